@@ -1,0 +1,13 @@
+"""A minimal app that embeds the mnist-edge runtime (numpy + onnxruntime + Pillow, no TensorFlow).
+
+    python examples/embed_minimal.py examples/digits/*.png
+"""
+
+import sys
+
+from mnist_edge.runtime import Predictor
+
+predictor = Predictor()  # artifacts/model.int8.onnx, else artifacts/model.onnx
+for path in sys.argv[1:]:
+    result = predictor.predict(path)
+    print(f"{path}: {result.label} ({result.confidence:.1%})")

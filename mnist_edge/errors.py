@@ -1,0 +1,21 @@
+"""Exceptions that the CLI turns into one-line messages instead of tracebacks."""
+
+
+class MnistEdgeError(Exception):
+    """Base class: an expected failure whose message is meant for the user."""
+
+
+class DataError(MnistEdgeError):
+    """The MNIST data is missing, unreadable or not what it claims to be."""
+
+
+class ModelError(MnistEdgeError):
+    """A model file is missing, unreadable or does not match what we expect."""
+
+
+class ImageError(MnistEdgeError):
+    """An input image cannot be read or holds no digit."""
+
+
+class ParityError(MnistEdgeError):
+    """An exported model does not behave like the Keras model it came from."""

@@ -1,0 +1,168 @@
+"""Prove that exported models behave like the Keras model they came from.
+
+For each model: accuracy on the test images, top-1 agreement with Keras, the
+largest and mean absolute difference of the probabilities, batch-1 latency
+(p50/p99, one thread), throughput at a large batch, and file size. A ``Gate``
+turns the figures into pass/fail with thresholds that can be overridden.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+KERAS = "keras"
+FP32 = "onnx_fp32"
+INT8 = "onnx_int8"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Default thresholds: fp32 is the same function; int8 may lose a little, never much."""
+
+    fp32_min_agreement: float = 1.0  # fraction of test images with the same top-1 label as Keras
+    fp32_max_abs_diff: float = 1e-4  # largest probability difference from Keras
+    int8_min_agreement: float = 0.995
+    int8_max_accuracy_drop_pp: float = 0.3  # percentage points below Keras
+
+    def failures(self, report: dict) -> list[str]:
+        """Human-readable list of broken checks; empty when the gate passes."""
+        out = []
+        models = report["models"]
+        if FP32 in models:
+            m = models[FP32]
+            if m["agreement"] < self.fp32_min_agreement:
+                out.append(f"fp32 agrees with Keras on {m['agreement']:.2%} of images (needs {self.fp32_min_agreement:.2%})")
+            if m["max_abs_diff"] > self.fp32_max_abs_diff:
+                out.append(f"fp32 differs from Keras by up to {m['max_abs_diff']:.2e} (limit {self.fp32_max_abs_diff:.0e})")
+        if INT8 in models:
+            m = models[INT8]
+            if m["agreement"] < self.int8_min_agreement:
+                out.append(f"int8 agrees with Keras on {m['agreement']:.2%} of images (needs {self.int8_min_agreement:.2%})")
+            if m["accuracy_drop_pp"] > self.int8_max_accuracy_drop_pp:
+                out.append(
+                    f"int8 loses {m['accuracy_drop_pp']:.2f} pp of accuracy (limit {self.int8_max_accuracy_drop_pp} pp)"
+                )
+        return out
+
+
+def compare(reference: np.ndarray, candidate: np.ndarray, labels: np.ndarray) -> dict:
+    """Figures for ``candidate`` probabilities against the ``reference`` (Keras) ones."""
+    ref_top, cand_top = reference.argmax(axis=1), candidate.argmax(axis=1)
+    diff = np.abs(reference.astype(np.float64) - candidate.astype(np.float64))
+    accuracy = float((cand_top == labels).mean())
+    reference_accuracy = float((ref_top == labels).mean())
+    return {
+        "accuracy": accuracy,
+        "agreement": float((cand_top == ref_top).mean()),
+        "disagreements": int((cand_top != ref_top).sum()),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "accuracy_drop_pp": round((reference_accuracy - accuracy) * 100, 4),
+    }
+
+
+def onnx_session(path: str | Path, threads: int = 1):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_runner(session) -> Callable[[np.ndarray], np.ndarray]:
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})[0]
+
+
+def batched(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    return np.concatenate([run(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+def timing(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, repeats: int = 300, big_batch: int = 1000) -> dict:
+    """Batch-1 latency percentiles (µs) and images/s at ``big_batch``."""
+    one = x[:1]
+    for _ in range(20):
+        run(one)
+    samples = []
+    for i in range(repeats):
+        sample = x[i % len(x) : i % len(x) + 1]
+        t = time.perf_counter()
+        run(sample)
+        samples.append(time.perf_counter() - t)
+    big = x[:big_batch]
+    run(big)
+    t = time.perf_counter()
+    rounds = 5
+    for _ in range(rounds):
+        run(big)
+    per_image = (time.perf_counter() - t) / (rounds * len(big))
+    us = np.array(samples) * 1e6
+    return {
+        "latency_p50_us": round(float(np.percentile(us, 50)), 1),
+        "latency_p99_us": round(float(np.percentile(us, 99)), 1),
+        "throughput_per_s": round(1.0 / per_image),
+        "throughput_batch": len(big),
+    }
+
+
+def parity_report(
+    keras_model,
+    onnx_models: dict[str, Path],
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    keras_path: Path | None = None,
+    gate: Gate = Gate(),
+    measure_speed: bool = True,
+) -> dict:
+    """Run Keras and each ONNX model on the test images and gather every figure plus the verdict."""
+    import tensorflow as tf
+
+    keras_probs = keras_model.predict(x_test, batch_size=1000, verbose=0)
+    keras_call = tf.function(lambda x: keras_model(x, training=False))
+    models = {KERAS: compare(keras_probs, keras_probs, y_test)}
+    if keras_path is not None:
+        models[KERAS]["size_bytes"] = Path(keras_path).stat().st_size
+    if measure_speed:
+        models[KERAS].update(timing(lambda x: keras_call(x).numpy(), x_test))
+    for name, path in onnx_models.items():
+        run = onnx_runner(onnx_session(path))
+        models[name] = compare(keras_probs, batched(run, x_test), y_test)
+        models[name]["size_bytes"] = Path(path).stat().st_size
+        if measure_speed:
+            models[name].update(timing(run, x_test))
+    report = {"test_images": int(len(x_test)), "gate": asdict(gate), "models": models}
+    report["failures"] = gate.failures(report)
+    report["passed"] = not report["failures"]
+    return report
+
+
+def format_report(report: dict) -> str:
+    """A fixed-width table for the terminal."""
+    header = f"{'model':<10} {'accuracy':>9} {'agree':>8} {'max|Δp|':>9} {'mean|Δp|':>9} {'p50 µs':>9} {'p99 µs':>9} {'img/s':>9} {'size':>9}"
+    lines = [f"parity on {report['test_images']} test images", header, "-" * len(header)]
+    for name, m in report["models"].items():
+        label = {KERAS: "keras", FP32: "onnx fp32", INT8: "onnx int8"}.get(name, name)
+        lines.append(
+            f"{label:<10} {m['accuracy']:>9.2%} {m['agreement']:>8.2%} {m['max_abs_diff']:>9.1e} {m['mean_abs_diff']:>9.1e} "
+            f"{_fmt(m.get('latency_p50_us'), '.0f'):>9} {_fmt(m.get('latency_p99_us'), '.0f'):>9} "
+            f"{_fmt(m.get('throughput_per_s'), ',.0f'):>9} {_size(m.get('size_bytes')):>9}"
+        )
+    verdict = "gate: passed" if report["passed"] else "gate: FAILED\n  - " + "\n  - ".join(report["failures"])
+    return "\n".join(lines + [verdict])
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1024:.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"

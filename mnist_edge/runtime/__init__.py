@@ -1,0 +1,24 @@
+"""The edge runtime: image → MNIST-style tensor → probabilities, with numpy, onnxruntime and Pillow only.
+
+Never import TensorFlow, Keras, tf2onnx or onnx from here (a test enforces it).
+
+    from mnist_edge.runtime import Predictor
+    result = Predictor("artifacts/model.int8.onnx").predict("digit.png")
+    print(result.label, result.confidence)
+"""
+
+from ..errors import ImageError, ModelError
+from .card import PREPROCESSING_SPEC
+from .predictor import Prediction, Predictor, default_model_path
+from .preprocess import load_image, preprocess
+
+__all__ = [
+    "ImageError",
+    "ModelError",
+    "PREPROCESSING_SPEC",
+    "Prediction",
+    "Predictor",
+    "default_model_path",
+    "load_image",
+    "preprocess",
+]

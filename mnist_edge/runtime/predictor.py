@@ -1,0 +1,98 @@
+"""Run an exported ONNX model on images with onnxruntime alone."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from ..errors import ModelError
+from .card import PREPROCESSING_SPEC, card_from_metadata
+from .preprocess import ImageSource, preprocess
+
+DEFAULT_DIR = Path("artifacts")
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: int
+    confidence: float
+    probabilities: tuple[float, ...]
+
+    def top_k(self, k: int) -> list[tuple[int, float]]:
+        order = np.argsort(self.probabilities)[::-1][:k]
+        return [(int(i), float(self.probabilities[i])) for i in order]
+
+
+def default_model_path(directory: str | os.PathLike = DEFAULT_DIR) -> Path:
+    """The int8 model in ``directory`` if present, else the fp32 one."""
+    directory = Path(directory)
+    for name in (INT8_FILE, FP32_FILE):
+        if (directory / name).is_file():
+            return directory / name
+    raise ModelError(
+        f"no model in {directory}/ ({INT8_FILE} or {FP32_FILE}); run 'mnist-edge export' or pass --model"
+    )
+
+
+class Predictor:
+    """Load an ONNX digit classifier once, predict many times; safe to share between threads."""
+
+    def __init__(self, model: str | os.PathLike | None = None, threads: int | None = None):
+        self.path = Path(model) if model is not None else default_model_path()
+        self.session = _open_session(self.path, threads)
+        self.card = card_from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        self._check_signature()
+        self.input_name = self.session.get_inputs()[0].name
+
+    def _check_signature(self) -> None:
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) < 1:
+            raise ModelError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
+        shape, out_shape = inputs[0].shape, outputs[0].shape
+        if inputs[0].type != "tensor(float)" or len(shape) != 2 or shape[1] != 784:
+            raise ModelError(f"{self.path}: input is {inputs[0].type} {shape}, expected float32 [N, 784]")
+        if len(out_shape) != 2 or out_shape[1] != 10:
+            raise ModelError(f"{self.path}: output shape is {out_shape}, expected [N, 10]")
+        spec = (self.card or {}).get("preprocessing", {}).get("spec")
+        if spec is not None and spec != PREPROCESSING_SPEC:
+            raise ModelError(f"{self.path}: model expects preprocessing {spec}, this runtime does {PREPROCESSING_SPEC}")
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Run the model on a float32 ``[n, 784]`` batch of already-preprocessed digits."""
+        batch = np.ascontiguousarray(batch, dtype=np.float32).reshape(-1, 784)
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    def predict(self, image: ImageSource) -> Prediction:
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images: Sequence[ImageSource] | Iterable[ImageSource]) -> list[Prediction]:
+        """Preprocess every image, then run one batched inference."""
+        batch = np.stack([preprocess(img) for img in images])
+        return [to_prediction(p) for p in self.probabilities(batch)]
+
+
+def to_prediction(probs: np.ndarray) -> Prediction:
+    label = int(np.argmax(probs))
+    return Prediction(label=label, confidence=float(probs[label]), probabilities=tuple(float(p) for p in probs))
+
+
+def _open_session(path: Path, threads: int | None) -> ort.InferenceSession:
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ModelError(f"{path}: not a loadable ONNX model ({reason})") from None

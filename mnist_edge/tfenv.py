@@ -1,0 +1,46 @@
+"""Import TensorFlow/Keras quietly and only when a command really needs them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+from .errors import MnistEdgeError
+
+
+def import_keras():
+    """Return the ``keras`` module (TensorFlow backend), with TensorFlow's start-up chatter silenced.
+
+    TensorFlow's C++ side prints oneDNN/CUDA notices to file descriptor 2 while it
+    loads and finds no GPU, before ``TF_CPP_MIN_LOG_LEVEL`` takes effect; they say
+    nothing a user of this CPU tool needs, so stderr is muted at the OS level
+    during that window only.
+    """
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        with _muted_stderr():
+            import keras
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # triggers the CUDA probe now, while muted
+    except ImportError as e:
+        raise MnistEdgeError(f"this command needs the train extra ({e}); pip install 'mnist-edge[train]'") from None
+    return keras
+
+
+@contextlib.contextmanager
+def _muted_stderr():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -1,0 +1,90 @@
+"""Shared fixtures. The full MNIST files come from $MNIST_EDGE_DATA (``make test`` and .ci/run set it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SAMPLE_DIR = Path(__file__).parent / "data" / "mnist-sample"
+MNIST_EDGE = [sys.executable, "-m", "mnist_edge"]
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """300 training and 100 test images of real MNIST, shipped with the tests."""
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The full MNIST files; the pipeline tests need them and fail loudly without them."""
+    value = os.environ.get("MNIST_EDGE_DATA")
+    if not value or not Path(value).exists():
+        pytest.fail("set MNIST_EDGE_DATA to the MNIST data (make test does this from ../shared/data/mnist)")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir):
+    from mnist_edge.data import load_mnist
+
+    return load_mnist(mnist_dir)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, mnist_dir) -> dict:
+    """Train on 4000 real images for 2 epochs, once per test session."""
+    from mnist_edge.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("artifacts")
+    metrics = train(TrainConfig(epochs=2, seed=1, limit=4000), out, mnist_dir, verbose=0)
+    return {"dir": out, "metrics": metrics}
+
+
+@pytest.fixture(scope="session")
+def exported(trained, mnist_dir) -> dict:
+    """The trained model exported to fp32 and statically quantized int8 ONNX."""
+    from mnist_edge.export import ExportConfig, export
+
+    config = ExportConfig(quantize="static", calibration_images=500, measure_speed=False)
+    result = export(trained["dir"] / "model.keras", trained["dir"], config, mnist_dir)
+    return {"dir": trained["dir"], **result}
+
+
+@pytest.fixture(scope="session")
+def digit_pngs(tmp_path_factory, mnist) -> list[tuple[Path, int]]:
+    """300 MNIST test digits (a spread from the whole test set) written as PNG files."""
+    folder = tmp_path_factory.mktemp("pngs")
+    out = []
+    for i in range(0, 10000, 33)[:300]:
+        path = folder / f"test_{i:05d}.png"
+        Image.fromarray(mnist.x_test[i]).save(path)
+        out.append((path, int(mnist.y_test[i])))
+    return out
+
+
+def run_cli(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([*MNIST_EDGE, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+def copy_model_dir(src: Path, dst: Path) -> Path:
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("model.keras", "model.onnx", "model.int8.onnx"):
+        if (src / name).exists():
+            shutil.copy2(src / name, dst / name)
+    return dst
+
+
+def photo_of_digit(digit: np.ndarray, size: int = 200, offset=(30, -20)) -> Image.Image:
+    """A 'photo' of an MNIST digit: dark ink on light paper, scaled up and off-centre, in RGB."""
+    big = Image.fromarray(255 - digit).resize((size // 2, size // 2), Image.Resampling.BILINEAR)
+    paper = Image.new("L", (size, size), 235)
+    paper.paste(big, (size // 4 + offset[0], size // 4 + offset[1]), mask=Image.fromarray(digit).resize(big.size))
+    return paper.convert("RGB")

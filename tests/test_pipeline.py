@@ -1,0 +1,151 @@
+"""The whole spine on a small real subset: train → export (fp32 + int8) → parity → predict."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+
+from conftest import copy_model_dir, run_cli
+from mnist_edge.runtime import Predictor
+from mnist_edge.runtime.card import CARD_KEY, PREPROCESSING_SPEC
+
+
+def test_training_reaches_a_sensible_accuracy_and_records_metrics(trained, mnist_dir):
+    m = trained["metrics"]
+    assert m["test_accuracy"] > 0.90  # 4000 images, 2 epochs; the full recipe is checked in the demo
+    assert m["test_examples"] == 10000 and m["train_examples"] == 4000
+    assert m["config"]["epochs"] == 2 and m["config"]["seed"] == 1 and m["config"]["hidden"] == [512, 512]
+    assert m["parameters"] == 784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10
+    assert sorted(m["data"]["sha256"]) == sorted(
+        ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    )
+    expected = dict(line.split()[::-1] for line in (mnist_dir / "SHA256SUMS").read_text().splitlines() if line.strip())
+    assert m["data"]["sha256"] == expected
+    assert {"tensorflow", "keras", "numpy"} <= set(m["versions"])
+    on_disk = json.loads((trained["dir"] / "metrics.json").read_text())
+    assert on_disk["test_accuracy"] == m["test_accuracy"]
+
+
+def test_seeded_training_is_reproducible(tmp_path, mnist_dir):
+    from mnist_edge.train import TrainConfig, train
+    from mnist_edge.tfenv import import_keras
+
+    keras = import_keras()
+    config = TrainConfig(epochs=1, seed=7, limit=600, hidden=(32,))
+    weights = []
+    for run in ("a", "b"):
+        train(config, tmp_path / run, mnist_dir, verbose=0)
+        weights.append(keras.models.load_model(tmp_path / run / "model.keras").get_weights())
+    for w1, w2 in zip(*weights):
+        np.testing.assert_array_equal(w1, w2)
+
+
+def test_export_writes_both_models_with_cards_and_passes_parity(exported):
+    report = exported["parity"]
+    assert report["passed"], report["failures"]
+    assert report["test_images"] == 10000
+    assert report["models"]["onnx_fp32"]["agreement"] == 1.0
+    assert report["models"]["onnx_fp32"]["max_abs_diff"] <= 1e-4
+    assert report["models"]["onnx_int8"]["agreement"] >= 0.995
+    for name, quantization in (("model.onnx", "none"), ("model.int8.onnx", "int8 static")):
+        model = onnx.load(str(exported["dir"] / name))
+        assert model.opset_import[0].version >= 17
+        assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+        card = json.loads({p.key: p.value for p in model.metadata_props}[CARD_KEY])
+        assert card["quantization"].startswith(quantization)
+        assert card["preprocessing"]["spec"] == PREPROCESSING_SPEC
+        assert card["labels"] == [str(d) for d in range(10)]
+        assert len(card["source"]["keras_model_sha256"]) == 64
+        assert 0.9 < card["test_accuracy"] <= 1.0
+    assert not list(exported["dir"].glob(".*tmp*")), "temporary files left behind"
+    assert json.loads((exported["dir"] / "parity.json").read_text())["passed"] is True
+
+
+def test_predictor_reads_the_card_and_batches(exported, mnist):
+    predictor = Predictor(exported["dir"] / "model.int8.onnx")
+    assert predictor.card["input"]["shape"] == ["batch", 784]
+    results = predictor.predict_batch(list(mnist.x_test[:200]))
+    accuracy = np.mean([r.label == y for r, y in zip(results, mnist.y_test[:200])])
+    assert accuracy > 0.9
+    assert all(abs(sum(r.probabilities) - 1) < 1e-3 for r in results)
+
+
+def test_predict_cli_json_on_png_digits(exported, digit_pngs):
+    paths = [p for p, _ in digit_pngs]
+    result = run_cli("predict", "--json", "--model", exported["dir"] / "model.int8.onnx", *paths)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["path"] for r in records] == [str(p) for p in paths]
+    assert all(len(r["probabilities"]) == 10 and isinstance(r["label"], int) for r in records)
+    correct = sum(r["label"] == y for r, (_, y) in zip(records, digit_pngs))
+    assert correct / len(records) > 0.9
+
+
+def test_predict_defaults_to_int8_in_artifacts_and_reports_bad_files(exported, digit_pngs, tmp_path):
+    copy_model_dir(exported["dir"], tmp_path / "artifacts")
+    (tmp_path / "notes.png").write_text("not an image")
+    good = digit_pngs[0][0]
+    result = run_cli("predict", good, "notes.png", "missing.png", cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{good}: {digit_pngs[0][1]} (")
+    assert lines[1].startswith("notes.png: error: not a readable image")
+    assert lines[2].startswith("missing.png: error:")
+    assert "Traceback" not in result.stderr
+
+
+def test_breaking_a_weight_fails_the_parity_gate(exported, tmp_path):
+    broken = copy_model_dir(exported["dir"], tmp_path / "broken")
+    model = onnx.load(str(broken / "model.onnx"))
+    weights = max(model.graph.initializer, key=lambda t: len(t.raw_data))
+    array = onnx.numpy_helper.to_array(weights).copy()
+    array[: array.shape[0] // 2] *= 1.5
+    weights.CopyFrom(onnx.numpy_helper.from_array(array, weights.name))
+    onnx.save(model, str(broken / "model.onnx"))
+    result = run_cli("parity", "--dir", broken, "--no-speed", "--limit", "2000")
+    assert result.returncode == 1
+    assert "gate: FAILED" in result.stdout and "fp32" in result.stdout
+
+
+def test_failed_gate_keeps_previous_exports(exported, tmp_path, mnist_dir):
+    from mnist_edge.errors import ParityError
+    from mnist_edge.export import ExportConfig, export
+    from mnist_edge.parity import Gate
+
+    folder = copy_model_dir(exported["dir"], tmp_path / "keep")
+    before = {f.name: f.read_bytes() for f in folder.iterdir()}
+    impossible = Gate(int8_min_agreement=1.01)
+    config = ExportConfig(quantize="dynamic", gate=impossible, measure_speed=False, parity_limit=500)
+    with pytest.raises(ParityError, match="int8 agrees with Keras"):
+        export(folder / "model.keras", folder, config, mnist_dir)
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before
+
+
+def test_train_cli_without_data_is_one_line_and_exit_1(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "KERAS_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    result = run_cli("train", "--data", tmp_path / "nothing", "--out", tmp_path / "out", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "no such file or directory" in result.stderr
+    assert not (tmp_path / "out" / "model.keras").exists()
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("train", "--epochs", "0").returncode == 2
+    assert run_cli("predict").returncode == 2
+    assert run_cli("export", "--quantize", "int4").returncode == 2
+
+
+def test_photo_like_digits_are_recognised_far_better_than_a_plain_resize(exported, mnist):
+    from conftest import photo_of_digit
+
+    predictor = Predictor(exported["dir"] / "model.onnx")
+    picks = range(0, 10000, 50)
+    photos = [photo_of_digit(mnist.x_test[i], size=240) for i in picks]
+    labels = mnist.y_test[list(picks)]
+    ours = np.mean([r.label == y for r, y in zip(predictor.predict_batch(photos), labels)])
+    plain = np.stack([1 - np.asarray(p.convert("L").resize((28, 28)), np.float32).reshape(-1) / 255 for p in photos])
+    naive = np.mean(predictor.probabilities(plain).argmax(axis=1) == labels)
+    assert ours > 0.75 and ours > naive + 0.5  # small model here; the full one does ~0.95
