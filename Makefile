@@ -17,7 +17,9 @@ endif
 EPOCHS ?= 5
 ARTIFACTS ?= artifacts
 
-.PHONY: demo test clean
+RUNTIME_VENV ?= .venv-runtime
+
+.PHONY: demo test test-runtime clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +41,13 @@ demo: $(VENV)/.train-installed
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
 
+# The runtime on its own: a venv with only `pip install .` (plus pytest), no TensorFlow/onnx.
+test-runtime:
+	rm -rf $(RUNTIME_VENV)
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/pip install --quiet '.[dev]'
+	$(RUNTIME_VENV)/bin/python -c "import importlib.util as u, sys; heavy = [m for m in ('tensorflow', 'keras', 'tf2onnx', 'onnx') if u.find_spec(m)]; sys.exit(f'unexpected in a runtime-only install: {heavy}' if heavy else 0)"
+	cd tests && ../$(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider test_runtime.py test_atomic.py
+
 clean:
-	rm -rf $(VENV) $(ARTIFACTS)/model* $(ARTIFACTS)/*.json .pytest_cache
+	rm -rf $(VENV) $(RUNTIME_VENV) $(ARTIFACTS)/model* $(ARTIFACTS)/*.json .pytest_cache
