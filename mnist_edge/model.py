@@ -12,8 +12,8 @@ INPUT_SIZE = 28 * 28
 NUM_CLASSES = 10
 
 
-def build_mlp(hidden: Sequence[int] = (512, 512), dropout: float = 0.2, learning_rate: float = 1e-3):
-    """784 → [Dense relu → Dropout] × len(hidden) → Dense 10 softmax, compiled with Adam and sparse CE."""
+def build_mlp(hidden: Sequence[int] = (512, 512), dropout: float = 0.2):
+    """784 → [Dense relu → Dropout] × len(hidden) → Dense 10 softmax (not compiled: training picks the optimizer)."""
     keras = import_keras()
     layers = [keras.Input(shape=(INPUT_SIZE,), name=INPUT_NAME)]
     for i, units in enumerate(hidden, start=1):
@@ -21,10 +21,9 @@ def build_mlp(hidden: Sequence[int] = (512, 512), dropout: float = 0.2, learning
         if dropout > 0:
             layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
     layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name=OUTPUT_NAME))
-    model = keras.Sequential(layers, name="mnist_mlp")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    return keras.Sequential(layers, name="mnist_mlp")
+
+
+def count_params(hidden: Sequence[int]) -> int:
+    sizes = [INPUT_SIZE, *hidden, NUM_CLASSES]
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))

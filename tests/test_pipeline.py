@@ -30,11 +30,11 @@ def test_training_reaches_a_sensible_accuracy_and_records_metrics(trained, mnist
 
 
 def test_seeded_training_is_reproducible(tmp_path, mnist_dir):
-    from mnist_edge.train import TrainConfig, train
     from mnist_edge.tfenv import import_keras
+    from mnist_edge.train import RECIPES, train
 
     keras = import_keras()
-    config = TrainConfig(epochs=1, seed=7, limit=600, hidden=(32,))
+    config = RECIPES["edge"].replace(epochs=1, seed=7, limit=600, validation=100, hidden=(32,))
     weights = []
     for run in ("a", "b"):
         train(config, tmp_path / run, mnist_dir, verbose=0)
@@ -149,3 +149,17 @@ def test_photo_like_digits_are_recognised_far_better_than_a_plain_resize(exporte
     plain = np.stack([1 - np.asarray(p.convert("L").resize((28, 28)), np.float32).reshape(-1) / 255 for p in photos])
     naive = np.mean(predictor.probabilities(plain).argmax(axis=1) == labels)
     assert ours > 0.75 and ours > naive + 0.5  # small model here; the full one does ~0.95
+
+
+def test_edge_recipe_trains_on_distorted_digits_and_exports_with_parity(tmp_path, mnist_dir):
+    from mnist_edge.export import ExportConfig, export
+    from mnist_edge.train import RECIPES, train
+
+    config = RECIPES["edge"].replace(epochs=2, limit=4000, validation=500)
+    metrics = train(config, tmp_path, mnist_dir, verbose=0)
+    assert metrics["train_examples"] == 3500 and metrics["validation_examples"] == 500
+    assert metrics["config"]["distortion"]["max_rotation"] > 0 and metrics["config"]["schedule"] == "cosine"
+    assert metrics["test_accuracy"] > 0.88
+    assert metrics["parameters"] <= 700_000
+    result = export(tmp_path / "model.keras", tmp_path, ExportConfig(quantize="static", measure_speed=False), mnist_dir)
+    assert result["parity"]["passed"], result["parity"]["failures"]
