@@ -19,7 +19,7 @@ ARTIFACTS ?= artifacts
 
 RUNTIME_VENV ?= .venv-runtime
 
-.PHONY: demo test test-runtime clean
+.PHONY: demo test test-runtime shipped-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ demo: $(VENV)/.train-installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
+
+# Rebuild the pretrained model that ships in the package (edge recipe, full MNIST, seed 0).
+SHIPPED_BUILD ?= build/shipped
+shipped-model: $(VENV)/.train-installed
+	$(BIN)/mnist-edge train --recipe edge --seed 0 --out $(SHIPPED_BUILD)
+	$(BIN)/mnist-edge export --model $(SHIPPED_BUILD)/model.keras --quantize
+	cp $(SHIPPED_BUILD)/model.onnx $(SHIPPED_BUILD)/model.int8.onnx mnist_edge/runtime/models/
 
 # The runtime on its own: a venv with only `pip install .` (plus pytest), no TensorFlow/onnx.
 test-runtime:

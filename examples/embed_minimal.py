@@ -5,9 +5,9 @@
 
 import sys
 
-from mnist_edge.runtime import Predictor
+from mnist_edge.runtime import Predictor, default_model_path
 
-predictor = Predictor()  # artifacts/model.int8.onnx, else artifacts/model.onnx
+predictor = Predictor(default_model_path())  # artifacts/model.int8.onnx, artifacts/model.onnx, or the shipped model
 for path in sys.argv[1:]:
     result = predictor.predict(path)
     print(f"{path}: {result.label} ({result.confidence:.1%})")

@@ -86,7 +86,8 @@ def train(data, recipe, out_dir, epochs, seed, hidden, dropout, batch_size, lear
     )
     if config.limit and config.validation >= config.limit:
         config = config.replace(validation=max(1, config.limit // 10))
-    metrics = run_training(config, out_dir, data, verbose=0 if as_json else (1 if sys.stdout.isatty() else 2))
+    verbose = 0 if as_json else (1 if sys.stdout.isatty() else 2)
+    metrics = run_training(config, out_dir, data, verbose, command=_command_line())
     if as_json:
         click.echo(json.dumps(metrics))
         return
@@ -127,7 +128,9 @@ def export(data, model_path, out_dir, quantize, calibration_images, no_parity, p
     from .export import export as run_export
     from .parity import format_report
 
-    config = ExportConfig(quantize, calibration_images, parity=not no_parity, parity_limit=parity_limit)
+    config = ExportConfig(
+        quantize, calibration_images, parity=not no_parity, parity_limit=parity_limit, command=_command_line()
+    )
     result = run_export(model_path, out_dir or model_path.parent, config, data)
     if as_json:
         click.echo(json.dumps(result))
@@ -167,15 +170,21 @@ def parity(data, model_dir, limit, no_speed, as_json):
 
 @cli.command()
 @click.argument("images", nargs=-1, required=True)
-@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None, help=f"ONNX model [default: {DEFAULT_DIR}/model.int8.onnx, else {DEFAULT_DIR}/model.onnx].")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None, help="ONNX model file [default: see above].")
 @click.option("--top-k", type=click.IntRange(1, 10), default=1, show_default=True, help="Also show the k most likely digits.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image on stdout.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="Inference threads [default: onnxruntime's choice].")
-def predict(images, model_path, top_k, as_json, threads):
-    """Predict the digit in each IMAGE (files, directories searched recursively, or globs)."""
+@click.option("--verify", is_flag=True, help="Check the model's weights against the SHA-256 in its model card first.")
+def predict(images, model_path, top_k, as_json, threads, verify):
+    """Predict the digit in each IMAGE (files, directories searched recursively, or globs).
+
+    Without --model: artifacts/model.int8.onnx, else artifacts/model.onnx, else the pretrained
+    model shipped with mnist-edge.
+    """
+    from .runtime import Predictor, default_model_path
     from .runtime.batch import predict_files
 
-    predictor = _load_predictor(model_path, threads)
+    predictor = Predictor(model_path or default_model_path(DEFAULT_DIR), threads=threads, verify=verify)
     paths = expand_inputs(images)
     show_bar = not as_json and sys.stderr.isatty() and len(paths) > 20
     failures = 0
@@ -187,19 +196,18 @@ def predict(images, model_path, top_k, as_json, threads):
     sys.exit(1 if failures else 0)
 
 
-def _load_predictor(model_path, threads):
-    from .runtime import Predictor
-
-    return Predictor(model_path, threads=threads)
+def _command_line() -> str:
+    return " ".join(["mnist-edge", *sys.argv[1:]])
 
 
 def expand_inputs(args) -> list[str]:
-    """Files as given; directories walked for image files; globs expanded. Missing paths stay (they fail later)."""
+    """Files as given; directories walked for image files; globs expanded. Missing paths stay, to be reported."""
     paths: list[str] = []
     for arg in args:
         p = Path(arg)
         if p.is_dir():
-            paths.extend(str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            found = [str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+            paths.extend(found or [arg])  # an empty folder is reported, not silently skipped
         elif not p.exists() and glob.has_magic(arg):
             paths.extend(sorted(glob.glob(arg, recursive=True)) or [arg])
         else:

@@ -8,7 +8,6 @@ only then renamed. A failed gate or a crash leaves earlier exports untouched.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -22,8 +21,10 @@ from . import __version__
 from .atomic import temp_beside, write_json
 from .data import load_mnist, subsample, to_model_input
 from .errors import ModelError, ParityError
+from .hashing import sha256_file
 from .model import INPUT_NAME, INPUT_SIZE, OUTPUT_NAME
 from .parity import FP32, INT8, Gate, parity_report
+from .runtime.integrity import graph_sha256
 from .runtime.card import CARD_KEY, CARD_VERSION, LABELS, PREPROCESSING_DESCRIPTION, PREPROCESSING_SPEC
 from .runtime.predictor import FP32_FILE, INT8_FILE
 from .tfenv import import_keras
@@ -43,6 +44,7 @@ class ExportConfig:
     parity_limit: int | None = None  # compare on the first N test images only
     measure_speed: bool = True
     gate: Gate = Gate()
+    command: str | None = None  # the command line that ran the export, for the card
 
 
 def export(model_path: str | Path, out_dir: str | Path = "artifacts", config: ExportConfig = ExportConfig(), data=None) -> dict:
@@ -69,11 +71,14 @@ def export(model_path: str | Path, out_dir: str | Path = "artifacts", config: Ex
         if config.parity and not report["passed"]:
             raise ParityError("parity gate failed: " + "; ".join(report["failures"]) + "; previous exports kept")
 
+        keras_sha = sha256_file(model_path)
         source = {
             "keras_model": model_path.name,
-            "keras_model_sha256": sha256_file(model_path),
+            "keras_model_sha256": keras_sha,
             "keras_test_accuracy": report["models"]["keras"]["accuracy"],
             "data": mnist.provenance(),
+            "training": training_record(model_path, keras_sha),
+            "export_command": config.command,
         }
         for kind, path in staged.items():
             mode = None if kind == FP32 else config.quantize
@@ -187,6 +192,20 @@ def model_card(source: dict, quantization: str | None, figures: dict, test_image
     }
 
 
+def training_record(model_path: Path, keras_sha: str) -> dict | None:
+    """What train recorded for this very model (metrics.json beside it, matched by hash), if anything."""
+    from .train import METRICS_FILE
+
+    try:
+        metrics = json.loads((model_path.parent / METRICS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if metrics.get("model_sha256") != keras_sha:
+        return None
+    keep = ("command", "config", "epochs_trained", "test_accuracy", "parameters", "wall_time_s", "versions")
+    return {k: metrics[k] for k in keep if k in metrics}
+
+
 def _quantization_text(mode: str | None, config: ExportConfig) -> str:
     if mode is None:
         return "none (float32)"
@@ -200,6 +219,7 @@ def add_card(path: Path, card: dict) -> None:
     import onnx
 
     proto = onnx.load(str(path))
+    card = {**card, "graph_sha256": graph_sha256(proto.SerializeToString())}
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
     entry.key, entry.value = CARD_KEY, json.dumps(card, sort_keys=True)
@@ -209,14 +229,6 @@ def add_card(path: Path, card: dict) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager

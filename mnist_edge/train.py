@@ -21,6 +21,7 @@ import numpy as np
 from . import __version__
 from .atomic import atomic_path, write_json
 from .augment import Distortion
+from .hashing import sha256_file
 from .data import load_mnist, subsample, to_model_input
 from .model import NUM_CLASSES, build_mlp
 from .tfenv import import_keras
@@ -70,8 +71,14 @@ RECIPES = {
 DEFAULT_RECIPE = "edge"
 
 
-def train(config: TrainConfig, out_dir: str | Path = "artifacts", data=None, verbose: int | str = "auto") -> dict:
-    """Train, evaluate on the full test set, write ``model.keras`` and ``metrics.json``; return the metrics."""
+def train(
+    config: TrainConfig, out_dir: str | Path = "artifacts", data=None, verbose: int | str = "auto", command: str | None = None
+) -> dict:
+    """Train, evaluate on the full test set, write ``model.keras`` and ``metrics.json``; return the metrics.
+
+    ``command`` is the command line that asked for this run; it is recorded so a model card can say
+    how to reproduce the model.
+    """
     keras = import_keras()
     import tensorflow as tf
 
@@ -108,6 +115,7 @@ def train(config: TrainConfig, out_dir: str | Path = "artifacts", data=None, ver
     out_dir = Path(out_dir)
     with atomic_path(out_dir / MODEL_FILE, suffix=".keras") as tmp:
         model.save(tmp)
+        model_sha256 = sha256_file(tmp)
     trained_epochs = len(history.history["loss"])
     metrics = {
         "test_accuracy": float((probabilities.argmax(axis=1) == mnist.y_test).mean()),
@@ -120,6 +128,8 @@ def train(config: TrainConfig, out_dir: str | Path = "artifacts", data=None, ver
         "test_examples": int(len(x_test)),
         "parameters": int(model.count_params()),
         "config": _config_dict(config),
+        "model_sha256": model_sha256,
+        "command": command,
         "data": mnist.provenance(),
         "versions": library_versions(),
         "wall_time_s": round(time.perf_counter() - started, 2),

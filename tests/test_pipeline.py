@@ -163,3 +163,20 @@ def test_edge_recipe_trains_on_distorted_digits_and_exports_with_parity(tmp_path
     assert metrics["parameters"] <= 700_000
     result = export(tmp_path / "model.keras", tmp_path, ExportConfig(quantize="static", measure_speed=False), mnist_dir)
     assert result["parity"]["passed"], result["parity"]["failures"]
+
+
+def test_shipped_model_on_the_full_test_set_and_on_photos(mnist):
+    """Evaluated here, independently of the accuracy its card claims."""
+    from conftest import photo_of_digit
+    from mnist_edge.data import to_model_input
+    from mnist_edge.runtime import shipped_model_path
+
+    for quantized, floor in ((False, 0.99), (True, 0.99)):
+        predictor = Predictor(shipped_model_path(quantized))
+        accuracy = np.mean(predictor.probabilities(to_model_input(mnist.x_test)).argmax(axis=1) == mnist.y_test)
+        assert accuracy >= floor
+        assert abs(accuracy - predictor.card["test_accuracy"]) < 1e-9  # and the card tells the truth
+    picks = range(3, 10000, 40)
+    photos = [photo_of_digit(mnist.x_test[i], size=200 + i % 200) for i in picks]
+    results = Predictor().predict_batch(photos)
+    assert np.mean([r.label == y for r, y in zip(results, mnist.y_test[list(picks)])]) > 0.95

@@ -126,4 +126,23 @@ def test_model_errors_are_clear(tmp_path):
     with pytest.raises(ModelError, match="run 'mnist-edge export'"):
         from mnist_edge.runtime import default_model_path
 
-        default_model_path(tmp_path)
+        default_model_path(tmp_path, shipped=False)
+
+
+def test_shipped_model_loads_verifies_and_recognises_the_sample(sample):
+    from mnist_edge.runtime import shipped_model_path
+
+    for quantized in (True, False):
+        predictor = Predictor(shipped_model_path(quantized), verify=True)
+        labels = [r.label for r in predictor.predict_batch(list(sample.x_test))]
+        assert np.mean(np.array(labels) == sample.y_test) >= 0.98
+    card = Predictor().card  # the default is the shipped int8 model
+    assert card["quantization"].startswith("int8")
+    assert card["source"]["training"]["command"].startswith("mnist-edge train --recipe edge")
+    assert len(card["source"]["data"]["sha256"]) == 4
+
+
+def test_predict_falls_back_to_the_shipped_model(tmp_path):
+    from mnist_edge.runtime import default_model_path, shipped_model_path
+
+    assert default_model_path(tmp_path) == shipped_model_path()

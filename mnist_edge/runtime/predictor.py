@@ -12,11 +12,13 @@ import onnxruntime as ort
 
 from ..errors import ModelError
 from .card import PREPROCESSING_SPEC, card_from_metadata
+from .integrity import graph_sha256
 from .preprocess import ImageSource, preprocess
 
 DEFAULT_DIR = Path("artifacts")
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
+SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
 
 
 @dataclass(frozen=True)
@@ -30,26 +32,55 @@ class Prediction:
         return [(int(i), float(self.probabilities[i])) for i in order]
 
 
-def default_model_path(directory: str | os.PathLike = DEFAULT_DIR) -> Path:
-    """The int8 model in ``directory`` if present, else the fp32 one."""
+def shipped_model_path(quantized: bool = True) -> Path:
+    """The pretrained model that ships inside the package (int8 by default)."""
+    return SHIPPED_DIR / (INT8_FILE if quantized else FP32_FILE)
+
+
+def default_model_path(directory: str | os.PathLike = DEFAULT_DIR, shipped: bool = True) -> Path:
+    """The int8 model in ``directory`` if present, else its fp32 one, else (``shipped``) the packaged model."""
     directory = Path(directory)
-    for name in (INT8_FILE, FP32_FILE):
-        if (directory / name).is_file():
-            return directory / name
+    candidates = [directory / INT8_FILE, directory / FP32_FILE]
+    if shipped:
+        candidates.append(shipped_model_path())
+    for path in candidates:
+        if path.is_file():
+            return path
     raise ModelError(
         f"no model in {directory}/ ({INT8_FILE} or {FP32_FILE}); run 'mnist-edge export' or pass --model"
     )
 
 
 class Predictor:
-    """Load an ONNX digit classifier once, predict many times; safe to share between threads."""
+    """Load an ONNX digit classifier once, predict many times; safe to share between threads.
 
-    def __init__(self, model: str | os.PathLike | None = None, threads: int | None = None):
-        self.path = Path(model) if model is not None else default_model_path()
+    ``model`` defaults to the pretrained int8 model shipped in the package. ``verify`` checks the
+    file's graph (weights and structure) against the SHA-256 its model card records.
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, threads: int | None = None, verify: bool = False):
+        self.path = Path(model) if model is not None else shipped_model_path()
         self.session = _open_session(self.path, threads)
-        self.card = card_from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        card = card_from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        if card is None:
+            raise ModelError(f"{self.path}: no mnist-edge model card in its metadata; export it with 'mnist-edge export'")
+        self.card = card
         self._check_signature()
+        if verify:
+            self.verify()
         self.input_name = self.session.get_inputs()[0].name
+
+    def verify(self) -> None:
+        """Raise ModelError unless the model's graph hashes to what its card says."""
+        expected = self.card.get("graph_sha256")
+        if expected is None:
+            raise ModelError(f"{self.path}: the model card records no graph_sha256 to verify against")
+        try:
+            actual = graph_sha256(self.path.read_bytes())
+        except OSError as e:
+            raise ModelError(f"{self.path}: cannot read ({e.strerror or e})") from None
+        if actual != expected:
+            raise ModelError(f"{self.path}: weights do not match the model card (graph SHA-256 {actual[:12]}… ≠ {expected[:12]}…)")
 
     def _check_signature(self) -> None:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
@@ -60,8 +91,8 @@ class Predictor:
             raise ModelError(f"{self.path}: input is {inputs[0].type} {shape}, expected float32 [N, 784]")
         if len(out_shape) != 2 or out_shape[1] != 10:
             raise ModelError(f"{self.path}: output shape is {out_shape}, expected [N, 10]")
-        spec = (self.card or {}).get("preprocessing", {}).get("spec")
-        if spec is not None and spec != PREPROCESSING_SPEC:
+        spec = self.card.get("preprocessing", {}).get("spec")
+        if spec != PREPROCESSING_SPEC:
             raise ModelError(f"{self.path}: model expects preprocessing {spec}, this runtime does {PREPROCESSING_SPEC}")
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:

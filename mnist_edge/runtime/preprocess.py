@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 from typing import Union
 
@@ -58,7 +59,7 @@ def load_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
-            raise ImageError("is a directory")
+            raise ImageError("is a directory (with no image files)")
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
@@ -73,7 +74,9 @@ def load_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
     if not data:
         raise ImageError("empty file")
     try:
-        img = Image.open(io.BytesIO(data))  # reads the header only
+        with warnings.catch_warnings():  # our own limit, below Pillow's, is checked next
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # reads the header only
         if img.width * img.height > MAX_PIXELS:
             raise ImageError(f"image is {img.width}x{img.height}, over the {MAX_PIXELS}-pixel limit")
         img.seek(0)
@@ -81,6 +84,8 @@ def load_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
         return ImageOps.exif_transpose(img)
     except ImageError:
         raise
+    except Image.DecompressionBombError:
+        raise ImageError(f"image dimensions are over the {MAX_PIXELS}-pixel limit") from None
     except Exception as e:  # Pillow raises many types for damaged files
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ImageError(f"not a readable image ({reason})") from None

@@ -1,0 +1,245 @@
+"""Whatever a camera, a user or a disk hands over: a prediction or a one-line error, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from conftest import MNIST_EDGE, copy_model_dir, photo_of_digit, run_cli
+from mnist_edge.runtime import ImageError, Predictor, preprocess
+from mnist_edge.runtime.preprocess import MAX_PIXELS
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares a huge image (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+
+
+def encoded(img: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory, sample_dir) -> tuple[Path, dict[str, int | None]]:
+    """Odd and broken inputs; the value is the expected digit, or None where an error is the right answer."""
+    from mnist_edge.data import load_path
+
+    digits = load_path(sample_dir)
+    seven, two = digits.x_test[0], digits.x_test[1]  # labels 7 and 2
+    photo = photo_of_digit(seven, size=160)
+    folder = tmp_path_factory.mktemp("zoo")
+    expect: dict[str, int | None] = {}
+
+    def put(name: str, data: bytes, label: int | None):
+        (folder / name).write_bytes(data)
+        expect[name] = label
+
+    put("zero_bytes.png", b"", None)
+    png = encoded(photo, "PNG")
+    put("truncated.png", png[: len(png) // 2], None)
+    jpeg = encoded(photo, "JPEG", quality=90)
+    put("truncated.jpg", jpeg[: len(jpeg) // 2], None)
+    put("text.png", b"this is a text file\n", None)
+    put("bomb.png", png_bomb(60000, 60000), None)
+    put("one_pixel.png", encoded(Image.new("L", (1, 1), 0), "PNG"), None)
+    put("all_white.png", encoded(Image.new("L", (64, 64), 255), "PNG"), None)
+    put("all_black.png", encoded(Image.new("L", (64, 64), 0), "PNG"), None)
+    put("sixteen_bit.png", encoded(Image.fromarray(np.asarray(photo.convert("L"), np.uint16) * 257), "PNG"), 7)
+    palette = photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    paper_index = palette.getpixel((0, 0))
+    put("palette_transparent.png", encoded(palette, "PNG", transparency=paper_index), 7)
+    put("cmyk.jpg", encoded(photo.convert("CMYK"), "JPEG", quality=95), 7)
+    frames = [photo, photo_of_digit(two, size=160)]
+    put("animated.gif", encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100), 7)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: stored rotated, the viewer turns it 90° clockwise
+    put("exif_rotated.jpg", encoded(photo.rotate(90, expand=True), "JPEG", quality=95, exif=exif), 7)
+    put("good_photo.png", png, 7)
+    (folder / "a_directory.png").mkdir()
+    expect["a_directory.png"] = None
+    expect["missing.png"] = None
+    return folder, expect
+
+
+def test_every_odd_input_gets_a_prediction_or_a_one_line_error(zoo, exported):
+    folder, expect = zoo
+    names = sorted(expect)
+    result = run_cli("predict", "--json", "--model", exported["dir"] / "model.onnx", *[folder / n for n in names])
+    assert result.returncode == 1  # some inputs are meant to fail
+    assert "Traceback" not in result.stderr
+    records = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert sorted(records) == names
+    for name, label in expect.items():
+        record = records[name]
+        if label is None:
+            assert "error" in record and record["error"] and "\n" not in record["error"], name
+        else:
+            assert record.get("label") == label, (name, record)
+
+
+def test_error_messages_say_why(zoo):
+    folder, _ = zoo
+    reasons = {
+        "zero_bytes.png": "empty file",
+        "truncated.png": "not a readable image",
+        "text.png": "not a readable image",
+        "bomb.png": f"over the {MAX_PIXELS}-pixel limit",
+        "one_pixel.png": "blank",
+        "all_white.png": "blank",
+        "all_black.png": "blank",
+        "a_directory.png": "is a directory",
+        "missing.png": "No such file",
+    }
+    for name, reason in reasons.items():
+        with pytest.raises(ImageError, match=reason):
+            preprocess(folder / name)
+
+
+def test_exif_orientation_is_applied(zoo):
+    folder, _ = zoo
+    upright = preprocess(folder / "good_photo.png")
+    turned = preprocess(folder / "exif_rotated.jpg")
+    assert np.corrcoef(upright, turned)[0, 1] > 0.9
+
+
+def test_unreadable_file_is_reported(tmp_path, monkeypatch):
+    path = tmp_path / "locked.png"
+    path.write_bytes(b"x")
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # root can read anything, so simulate chmod 000
+    with pytest.raises(ImageError, match="Permission denied"):
+        preprocess(path)
+
+
+MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "I;16", "I", "F", "CMYK"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    width=st.integers(1, 300),
+    height=st.integers(1, 300),
+    mode=st.sampled_from(MODES),
+    seed=st.integers(0, 2**32 - 1),
+    style=st.sampled_from(["noise", "flat", "blob", "stripes"]),
+)
+def test_preprocess_any_image_gives_valid_input_or_image_error(width, height, mode, seed, style):
+    rng = np.random.default_rng(seed)
+    if style == "noise":
+        pixels = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    elif style == "flat":
+        pixels = np.full((height, width), rng.integers(0, 256), np.uint8)
+    elif style == "stripes":
+        pixels = ((np.indices((height, width)).sum(axis=0) // 3) % 2 * 255).astype(np.uint8)
+    else:
+        pixels = np.full((height, width), 230, np.uint8)
+        y, x = rng.integers(0, height), rng.integers(0, width)
+        pixels[max(0, y - 5) : y + 5, max(0, x - 3) : x + 3] = 20
+    img = Image.fromarray(pixels).convert(mode) if mode not in ("I;16",) else Image.fromarray(pixels.astype(np.uint16) * 257)
+    try:
+        out = preprocess(img)
+    except ImageError as e:
+        assert str(e) and "\n" not in str(e)
+        return
+    assert out.shape == (784,) and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=0, max_size=2000))
+def test_random_bytes_never_crash(data):
+    try:
+        preprocess(data)
+    except ImageError:
+        pass
+
+
+def test_mutated_image_files_never_crash(sample_dir):
+    """A bounded fuzz run: bit flips, truncations and splices of real PNG/JPEG/GIF/BMP/TIFF/WebP files."""
+    from mnist_edge.data import load_path
+
+    photo = photo_of_digit(load_path(sample_dir).x_test[2], size=64)
+    seeds = [encoded(photo, fmt) for fmt in ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")]
+    rng = random.Random(1234)
+    outcomes = {"predicted": 0, "error": 0}
+    for _ in range(600):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 8)):
+            op = rng.random()
+            if op < 0.6 and data:
+                i = rng.randrange(len(data))
+                data[i] ^= 1 << rng.randrange(8)
+            elif op < 0.8 and len(data) > 8:
+                del data[rng.randrange(8, len(data)) :]
+            else:
+                other = rng.choice(seeds)
+                i = rng.randrange(len(other))
+                data[i:i] = other[i : i + rng.randint(1, 64)]
+        try:
+            preprocess(bytes(data))
+            outcomes["predicted"] += 1
+        except ImageError:
+            outcomes["error"] += 1
+    assert outcomes["predicted"] > 0 and outcomes["error"] > 0  # the fuzzer reached both paths
+
+
+def test_sigkill_during_export_leaves_complete_models(exported, tmp_path, mnist_dir):
+    """Kill `mnist-edge export` at several moments; every file under a final name must stay loadable."""
+    folder = copy_model_dir(exported["dir"], tmp_path / "killed")
+    env = {**os.environ, "MNIST_EDGE_DATA": str(mnist_dir)}
+    command = [*MNIST_EDGE, "export", "--model", str(folder / "model.keras"), "--quantize", "--parity-limit", "1000"]
+    for delay in (0.5, 2.0, 3.0, 4.0, 5.0, 6.0):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        for name in ("model.onnx", "model.int8.onnx"):
+            predictor = Predictor(folder / name, verify=True)
+            assert predictor.probabilities(np.zeros((1, 784), np.float32)).shape == (1, 10)
+    leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".")]
+    assert all(".tmp" in name for name in leftovers)  # hidden temporaries only, never a final name
+
+
+def test_sigkill_during_training_keeps_the_previous_model(tmp_path, mnist_dir):
+    from mnist_edge.tfenv import import_keras
+
+    keras = import_keras()
+    env = {**os.environ, "MNIST_EDGE_DATA": str(mnist_dir)}
+    out = tmp_path / "train"
+    base = [*MNIST_EDGE, "train", "--recipe", "seed", "--out", str(out), "--hidden", "16"]
+    assert subprocess.run([*base, "--limit", "500", "--epochs", "1"], env=env, capture_output=True).returncode == 0
+    before = (out / "model.keras").read_bytes()
+    for delay in (1.0, 3.0, 5.0):
+        process = subprocess.Popen([*base, "--epochs", "3"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        current = (out / "model.keras").read_bytes()
+        if current != before:  # the run got as far as saving: then the new file must be whole
+            before = current
+        keras.models.load_model(out / "model.keras")
+        json.loads((out / "metrics.json").read_text())
