@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   create .venv, install .[train], train on full MNIST, export fp32 + int8, predict the examples
+#   make demo   create .venv, install .[train], train on full MNIST (EPOCHS=N to shorten), export fp32 + int8,
+#               predict the examples
 #   make test   create .venv, install .[train,dev], run the test suite
 #
 # Data: $(MNIST_EDGE_DATA) if set; else ../shared/data/mnist if it exists beside this clone;
@@ -14,7 +15,7 @@ ifneq ($(SHARED_MNIST),)
 export MNIST_EDGE_DATA := $(abspath $(SHARED_MNIST))
 endif
 endif
-EPOCHS ?= 5
+EPOCHS ?=
 ARTIFACTS ?= artifacts
 
 RUNTIME_VENV ?= .venv-runtime
@@ -34,7 +35,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.train-installed
 
 demo: $(VENV)/.train-installed
-	$(BIN)/mnist-edge train --epochs $(EPOCHS) --out $(ARTIFACTS)
+	$(BIN)/mnist-edge train --out $(ARTIFACTS) $(if $(EPOCHS),--epochs $(EPOCHS))
 	$(BIN)/mnist-edge export --model $(ARTIFACTS)/model.keras --quantize
 	$(BIN)/mnist-edge predict --model $(ARTIFACTS)/model.int8.onnx examples/digits
 

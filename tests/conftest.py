@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -80,11 +79,3 @@ def copy_model_dir(src: Path, dst: Path) -> Path:
         if (src / name).exists():
             shutil.copy2(src / name, dst / name)
     return dst
-
-
-def photo_of_digit(digit: np.ndarray, size: int = 200, offset=(30, -20)) -> Image.Image:
-    """A 'photo' of an MNIST digit: dark ink on light paper, scaled up and off-centre, in RGB."""
-    big = Image.fromarray(255 - digit).resize((size // 2, size // 2), Image.Resampling.BILINEAR)
-    paper = Image.new("L", (size, size), 235)
-    paper.paste(big, (size // 4 + offset[0], size // 4 + offset[1]), mask=Image.fromarray(digit).resize(big.size))
-    return paper.convert("RGB")

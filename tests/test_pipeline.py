@@ -139,14 +139,14 @@ def test_usage_errors_exit_2():
 
 
 def test_photo_like_digits_are_recognised_far_better_than_a_plain_resize(exported, mnist):
-    from conftest import photo_of_digit
+    from mnist_edge.synthetic import photo_of_digit, plain_resize
 
     predictor = Predictor(exported["dir"] / "model.onnx")
     picks = range(0, 10000, 50)
     photos = [photo_of_digit(mnist.x_test[i], size=240) for i in picks]
     labels = mnist.y_test[list(picks)]
     ours = np.mean([r.label == y for r, y in zip(predictor.predict_batch(photos), labels)])
-    plain = np.stack([1 - np.asarray(p.convert("L").resize((28, 28)), np.float32).reshape(-1) / 255 for p in photos])
+    plain = np.stack([plain_resize(p) for p in photos])
     naive = np.mean(predictor.probabilities(plain).argmax(axis=1) == labels)
     assert ours > 0.75 and ours > naive + 0.5  # small model here; the full one does ~0.95
 
@@ -167,8 +167,8 @@ def test_edge_recipe_trains_on_distorted_digits_and_exports_with_parity(tmp_path
 
 def test_shipped_model_on_the_full_test_set_and_on_photos(mnist):
     """Evaluated here, independently of the accuracy its card claims."""
-    from conftest import photo_of_digit
     from mnist_edge.data import to_model_input
+    from mnist_edge.synthetic import photo_of_digit
     from mnist_edge.runtime import shipped_model_path
 
     for quantized, floor in ((False, 0.99), (True, 0.99)):

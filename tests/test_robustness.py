@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from conftest import MNIST_EDGE, copy_model_dir, photo_of_digit, run_cli
+from conftest import MNIST_EDGE, copy_model_dir, run_cli
 from mnist_edge.runtime import ImageError, Predictor, preprocess
 from mnist_edge.runtime.preprocess import MAX_PIXELS
+from mnist_edge.synthetic import photo_of_digit
 
 
 def png_bomb(width: int, height: int) -> bytes:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import photo_of_digit
+from mnist_edge.synthetic import photo_of_digit
 from mnist_edge.data import load_path
 from mnist_edge.runtime import ImageError, ModelError, Predictor, preprocess
 
