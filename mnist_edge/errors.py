@@ -1,5 +1,7 @@
 """Exceptions that the CLI turns into one-line messages instead of tracebacks."""
 
+from __future__ import annotations
+
 
 class MnistEdgeError(Exception):
     """Base class: an expected failure whose message is meant for the user."""
@@ -14,7 +16,11 @@ class ModelError(MnistEdgeError):
 
 
 class ImageError(MnistEdgeError):
-    """An input image cannot be read or holds no digit."""
+    """An input image cannot be read or holds no digit; names the file when there is one."""
+
+    def __init__(self, reason: str, path: str | None = None):
+        self.reason, self.path = reason, path
+        super().__init__(f"{path}: {reason}" if path else reason)
 
 
 class ParityError(MnistEdgeError):

@@ -114,8 +114,9 @@ def test_error_messages_say_why(zoo):
         "missing.png": "No such file",
     }
     for name, reason in reasons.items():
-        with pytest.raises(ImageError, match=reason):
+        with pytest.raises(ImageError, match=reason) as err:
             preprocess(folder / name)
+        assert str(err.value).startswith(f"{folder / name}: ") and "\n" not in str(err.value)
 
 
 def test_exif_orientation_is_applied(zoo):

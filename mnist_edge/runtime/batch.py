@@ -22,6 +22,8 @@ def predict_files(predictor: Predictor, paths: Sequence[str], chunk: int = CHUNK
         for i, path in enumerate(part):
             try:
                 tensors[i] = preprocess(path)
+            except ImageError as e:
+                errors[i] = ImageError(e.reason)  # the caller reports the path itself
             except MnistEdgeError as e:
                 errors[i] = e
             except Exception as e:  # never let one odd file stop the run

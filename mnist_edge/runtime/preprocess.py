@@ -38,15 +38,13 @@ MIN_CONTRAST = 0.1  # ink must differ from paper by at least this much (of full 
 
 
 def preprocess(source: ImageSource) -> np.ndarray:
-    """Return a float32 vector of 784 values in [0, 1] for one image."""
-    gray = to_gray(source)
-    return normalize_digit(gray).reshape(-1)
-
-
-def describe(source: ImageSource) -> str:
-    if isinstance(source, (str, os.PathLike)):
-        return str(source)
-    return f"<{type(source).__name__}>"
+    """Return a float32 vector of 784 values in [0, 1] for one image; ImageError names the file."""
+    try:
+        return normalize_digit(to_gray(source)).reshape(-1)
+    except ImageError as e:
+        if e.path is None and isinstance(source, (str, os.PathLike)):
+            raise ImageError(e.reason, path=str(source)) from None
+        raise
 
 
 # --- decoding -------------------------------------------------------------------------------
