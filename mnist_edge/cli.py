@@ -70,8 +70,8 @@ def _hidden_sizes(ctx, param, value: str | None) -> tuple[int, ...] | None:
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs [recipe: edge 40, seed 5].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for weights, shuffling, distortions and subsampling.")
 @click.option("--hidden", default=None, callback=_hidden_sizes, help="Hidden layer sizes [recipe: 512,512].")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="[recipe: edge 0.25, seed 0.2]")
-@click.option("--batch-size", type=click.IntRange(1), default=None, help="[recipe: 128]")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="Dropout rate [recipe: edge 0.25, seed 0.2].")
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="Batch size [recipe: 128].")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None, help="Peak learning rate [recipe: edge 2e-3, seed 1e-3].")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Train on a random subset of this many images.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
@@ -138,6 +138,8 @@ def export(data, model_path, out_dir, quantize, calibration_images, no_parity, p
     click.echo(format_report(result["parity"]))
     for path in result["files"].values():
         click.echo(f"wrote {path}")
+    for path in result["removed"]:
+        click.echo(f"removed {path} (exported from another Keras model; use --quantize to refresh it)")
 
 
 @cli.command()

@@ -88,8 +88,26 @@ def export(model_path: str | Path, out_dir: str | Path = "artifacts", config: Ex
         for kind, path in staged.items():
             os.replace(path, finals[kind])
         staged.clear()
+    removed = []
+    if not config.quantize and _is_stale(finals[INT8], keras_sha):
+        finals[INT8].unlink()  # else `predict` would go on picking an int8 model of another network
+        removed.append(str(finals[INT8]))
     write_json(out_dir / PARITY_FILE, report)
-    return {"files": {k: str(finals[k]) for k in report["models"] if k in finals}, "parity": report}
+    files = {k: str(finals[k]) for k in report["models"] if k in finals}
+    return {"files": files, "removed": removed, "parity": report}
+
+
+def _is_stale(path: Path, keras_sha: str) -> bool:
+    """True when ``path`` is an exported model whose card names a different source Keras model."""
+    import onnx
+
+    if not path.is_file():
+        return False
+    try:
+        props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+        return json.loads(props[CARD_KEY])["source"]["keras_model_sha256"] != keras_sha
+    except Exception:  # unreadable or card-less: not ours to delete
+        return False
 
 
 # --- conversion ------------------------------------------------------------------------------

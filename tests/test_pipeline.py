@@ -180,3 +180,14 @@ def test_shipped_model_on_the_full_test_set_and_on_photos(mnist):
     photos = [photo_of_digit(mnist.x_test[i], size=200 + i % 200) for i in picks]
     results = Predictor().predict_batch(photos)
     assert np.mean([r.label == y for r, y in zip(results, mnist.y_test[list(picks)])]) > 0.95
+
+
+def test_fp32_only_export_removes_an_int8_model_of_another_network(exported, tmp_path, mnist_dir):
+    from mnist_edge.export import ExportConfig, export
+    from mnist_edge.train import TrainConfig, train
+
+    folder = copy_model_dir(exported["dir"], tmp_path / "stale")
+    train(TrainConfig(epochs=1, limit=1000, hidden=(64,)), folder, mnist_dir, verbose=0)  # a new network
+    result = export(folder / "model.keras", folder, ExportConfig(measure_speed=False, parity_limit=500), mnist_dir)
+    assert result["removed"] == [str(folder / "model.int8.onnx")]
+    assert not (folder / "model.int8.onnx").exists() and (folder / "model.onnx").exists()
