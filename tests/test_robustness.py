@@ -245,3 +245,25 @@ def test_sigkill_during_training_keeps_the_previous_model(tmp_path, mnist_dir):
             before = current
         keras.models.load_model(out / "model.keras")
         json.loads((out / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        None,
+        42,
+        np.zeros((3, 3, 3, 3)),
+        np.array([["a", "b"], ["c", "d"]]),
+        np.full((28, 28), np.nan),
+        np.zeros((0, 28)),
+        Image.new("HSV", (40, 40)),
+        Image.new("LAB", (40, 40)),
+    ],
+)
+def test_odd_python_objects_give_image_errors(source):
+    with pytest.raises(ImageError):
+        preprocess(source)
+
+
+def test_predict_batch_of_nothing_is_empty(exported):
+    assert Predictor(exported["dir"] / "model.onnx").predict_batch([]) == []

@@ -6,7 +6,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..errors import ImageError, MnistEdgeError
+from ..errors import ImageError
 from .predictor import Prediction, Predictor, to_prediction
 from .preprocess import preprocess
 
@@ -24,8 +24,6 @@ def predict_files(predictor: Predictor, paths: Sequence[str], chunk: int = CHUNK
                 tensors[i] = preprocess(path)
             except ImageError as e:
                 errors[i] = ImageError(e.reason)  # the caller reports the path itself
-            except MnistEdgeError as e:
-                errors[i] = e
             except Exception as e:  # never let one odd file stop the run
                 errors[i] = ImageError(f"unexpected {type(e).__name__}: {e}")
         probs = iter(predictor.probabilities(np.stack(list(tensors.values())))) if tensors else iter(())

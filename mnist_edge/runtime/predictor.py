@@ -105,7 +105,10 @@ class Predictor:
 
     def predict_batch(self, images: Sequence[ImageSource] | Iterable[ImageSource]) -> list[Prediction]:
         """Preprocess every image, then run one batched inference."""
-        batch = np.stack([preprocess(img) for img in images])
+        tensors = [preprocess(img) for img in images]
+        if not tensors:
+            return []
+        batch = np.stack(tensors)
         return [to_prediction(p) for p in self.probabilities(batch)]
 
 

@@ -91,11 +91,19 @@ def load_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
 
 def to_gray(source: ImageSource) -> np.ndarray:
     """Any supported source → 2-D float32 array in [0, 1] (0 black, 1 white)."""
-    if isinstance(source, np.ndarray):
-        return _array_to_gray(source)
-    img = load_image(source)
+    try:
+        if isinstance(source, np.ndarray):
+            return _array_to_gray(source)
+        return _image_to_gray(load_image(source))
+    except ImageError:
+        raise
+    except Exception as e:  # an odd mode or dtype that Pillow/numpy cannot convert
+        raise ImageError(f"cannot convert to grayscale ({type(e).__name__}: {e})") from None
+
+
+def _image_to_gray(img: Image.Image) -> np.ndarray:
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float32)
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         top = 1.0 if img.mode == "F" and arr.max(initial=0) <= 1 else 65535.0 if arr.max(initial=0) > 255 else 255.0
         return np.clip(arr / top, 0, 1).astype(np.float32)
     if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
