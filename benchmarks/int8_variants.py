@@ -4,7 +4,7 @@
 
 Builds quantized variants of artifacts/model.onnx (format QOperator/QDQ, u8/s8 activations,
 per-channel or per-tensor weights, dynamic; with and without ORT's MatMul+Add→Gemm fusion before
-quantization), runs each through several call paths (plain run, pre-bound I/O), and samples all of them
+quantization; weight-only MatMulNBits 8/4-bit, which needs `pip install onnx-ir`), runs each through several call paths (plain run, pre-bound I/O), and samples all of them
 and TFLite int8 in interleaved rounds. Accuracy on the 10,000 test images is reported for each variant.
 """
 
@@ -59,6 +59,27 @@ def variants(fp32: Path, calibration: np.ndarray, work: Path) -> dict[str, Path]
         out[name] = path
     out["dynamic"] = work / "dynamic.onnx"
     quantize_dynamic(str(fp32), str(out["dynamic"]), weight_type=QuantType.QInt8)
+    out.update(weight_only_variants(fp32, work))
+    return out
+
+
+def weight_only_variants(fp32: Path, work: Path) -> dict[str, Path]:
+    """MatMulNBits (weight-only 8/4-bit, int8 compute): onnxruntime's kernels for batch-1 LLM decoding."""
+    import onnx
+
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+    except ImportError as e:  # the quantizer needs onnx-ir
+        print(f"skipping weight-only variants ({e}; pip install onnx-ir)")
+        return {}
+    out = {}
+    for bits in (8, 4):
+        config = DefaultWeightOnlyQuantConfig(block_size=128, is_symmetric=True, accuracy_level=4, bits=bits)
+        quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32)), algo_config=config)
+        quantizer.process()
+        path = work / f"weightonly_{bits}bit.onnx"
+        onnx.save(quantizer.model.model, str(path))
+        out[f"weightonly_{bits}bit"] = path
     return out
 
 
