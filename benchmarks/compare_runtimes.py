@@ -8,7 +8,7 @@ then ratios against TFLite int8 and Keras predict. Writes a JSON result.
 
     python benchmarks/compare_runtimes.py --dir artifacts [--out benchmarks/results.json]
 
-Needs the train extra plus ai-edge-litert (pip install ai-edge-litert). The machine is shared and
+Needs the train and bench extras: pip install '.[train,bench]'. The machine is shared and
 noisy, so latencies are sampled in interleaved rounds (every runtime takes turns), throughput is
 the best of 7 passes, and only ratios within one run are meaningful.
 """

@@ -4,8 +4,9 @@
 
 Builds quantized variants of artifacts/model.onnx (format QOperator/QDQ, u8/s8 activations,
 per-channel or per-tensor weights, dynamic; with and without ORT's MatMul+Add→Gemm fusion before
-quantization; weight-only MatMulNBits 8/4-bit, which needs `pip install onnx-ir`), runs each through several call paths (plain run, pre-bound I/O), and samples all of them
-and TFLite int8 in interleaved rounds. Accuracy on the 10,000 test images is reported for each variant.
+quantization; weight-only MatMulNBits 8/4-bit), runs each through several call paths (plain run,
+pre-bound I/O), and samples all of them and TFLite int8 in interleaved rounds. Accuracy on the
+10,000 test images is reported for each variant. Needs pip install '.[train,bench]'.
 """
 
 from __future__ import annotations
