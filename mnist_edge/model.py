@@ -23,7 +23,3 @@ def build_mlp(hidden: Sequence[int] = (512, 512), dropout: float = 0.2):
     layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name=OUTPUT_NAME))
     return keras.Sequential(layers, name="mnist_mlp")
 
-
-def count_params(hidden: Sequence[int]) -> int:
-    sizes = [INPUT_SIZE, *hidden, NUM_CLASSES]
-    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
