@@ -219,7 +219,8 @@ def expand_inputs(args) -> list[str]:
 
 def _format_outcome(path: str, outcome, top_k: int, as_json: bool) -> str:
     if isinstance(outcome, Exception):
-        return json.dumps({"path": path, "error": str(outcome)}) if as_json else f"{path}: error: {outcome}"
+        reason = getattr(outcome, "reason", str(outcome))  # the line names the path already
+        return json.dumps({"path": path, "error": reason}) if as_json else f"{path}: error: {reason}"
     if as_json:
         record = {
             "path": path,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, first_line
 
 ENV_VAR = "MNIST_EDGE_DATA"
 IMAGE_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
@@ -202,8 +202,7 @@ def download_with_keras() -> Mnist:
     try:
         keras_mnist.load_data()
     except Exception as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise DataError(f"no MNIST data found and the download failed ({reason}); {HOW_TO_PROVIDE}") from None
+        raise DataError(f"no MNIST data found and the download failed ({first_line(e)}); {HOW_TO_PROVIDE}") from None
     cached = keras_cache_path()
     if not cached.is_file():  # Keras fell back to another cache folder; look there too
         cached = Path("/tmp/.keras/datasets/mnist.npz")

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(error: BaseException) -> str:
+    """A library exception as one line: its message's first line, or its type name when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class MnistEdgeError(Exception):
     """Base class: an expected failure whose message is meant for the user."""
 

@@ -20,7 +20,7 @@ import numpy as np
 from . import __version__
 from .atomic import temp_beside, write_json
 from .data import load_mnist, subsample, to_model_input
-from .errors import ModelError, ParityError
+from .errors import ModelError, ParityError, first_line
 from .hashing import sha256_file
 from .model import INPUT_NAME, INPUT_SIZE, OUTPUT_NAME
 from .parity import FP32, INT8, Gate, parity_report
@@ -120,8 +120,7 @@ def load_keras_model(path: Path):
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelError(f"{path}: not a loadable Keras model ({reason})") from None
+        raise ModelError(f"{path}: not a loadable Keras model ({first_line(e)})") from None
 
 
 def keras_to_onnx(keras_model):

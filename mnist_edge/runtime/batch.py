@@ -6,7 +6,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..errors import ImageError
+from ..errors import ImageError, first_line
 from .predictor import Prediction, Predictor, to_prediction
 from .preprocess import preprocess
 
@@ -23,9 +23,9 @@ def predict_files(predictor: Predictor, paths: Sequence[str], chunk: int = CHUNK
             try:
                 tensors[i] = preprocess(path)
             except ImageError as e:
-                errors[i] = ImageError(e.reason)  # the caller reports the path itself
+                errors[i] = e
             except Exception as e:  # never let one odd file stop the run
-                errors[i] = ImageError(f"unexpected {type(e).__name__}: {e}")
+                errors[i] = ImageError(f"unexpected {type(e).__name__}: {first_line(e)}")
         probs = iter(predictor.probabilities(np.stack(list(tensors.values())))) if tensors else iter(())
         for i, path in enumerate(part):
             yield path, errors[i] if i in errors else to_prediction(next(probs))

@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import onnxruntime as ort
 
-from ..errors import ModelError
+from ..errors import ModelError, first_line
 from .card import PREPROCESSING_SPEC, card_from_metadata
 from .integrity import graph_sha256
 from .preprocess import ImageSource, preprocess
@@ -128,5 +128,4 @@ def _open_session(path: Path, threads: int | None) -> ort.InferenceSession:
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelError(f"{path}: not a loadable ONNX model ({reason})") from None
+        raise ModelError(f"{path}: not a loadable ONNX model ({first_line(e)})") from None

@@ -26,7 +26,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..errors import ImageError
+from ..errors import ImageError, first_line
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
 
@@ -85,8 +85,7 @@ def load_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
     except Image.DecompressionBombError:
         raise ImageError(f"image dimensions are over the {MAX_PIXELS}-pixel limit") from None
     except Exception as e:  # Pillow raises many types for damaged files
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ImageError(f"not a readable image ({reason})") from None
+        raise ImageError(f"not a readable image ({first_line(e)})") from None
 
 
 def to_gray(source: ImageSource) -> np.ndarray:
@@ -98,7 +97,7 @@ def to_gray(source: ImageSource) -> np.ndarray:
     except ImageError:
         raise
     except Exception as e:  # an odd mode or dtype that Pillow/numpy cannot convert
-        raise ImageError(f"cannot convert to grayscale ({type(e).__name__}: {e})") from None
+        raise ImageError(f"cannot convert to grayscale ({type(e).__name__}: {first_line(e)})") from None
 
 
 def _image_to_gray(img: Image.Image) -> np.ndarray:
