@@ -2,11 +2,13 @@
 
     python benchmarks/int8_variants.py --dir artifacts [--out benchmarks/int8_variants.json]
 
-Builds quantized variants of artifacts/model.onnx (format QOperator/QDQ, u8/s8 activations,
-per-channel or per-tensor weights, dynamic; with and without ORT's MatMul+Add→Gemm fusion before
-quantization; weight-only MatMulNBits 8/4-bit), runs each through several call paths (plain run,
-pre-bound I/O), and samples all of them and TFLite int8 in interleaved rounds. Accuracy on the
-10,000 test images is reported for each variant. Needs pip install '.[train,bench]'.
+Builds quantized variants of artifacts/model.onnx: QOperator or QDQ, u8 or s8 activations,
+per-channel or per-tensor weights, each Dense layer fused into one Gemm before quantization or not,
+the last QGemm writing float or not, dynamic, weight-only MatMulNBits 8/4-bit, and exactly what
+`mnist-edge export --quantize` writes (export_static). Each runs through plain `run` and pre-bound
+I/O, with and without spinning; the exported model in --dir also runs through `Predictor`. All are
+sampled with TFLite int8 in interleaved rounds. Accuracy on the 10,000 test images and the node count
+are reported for each variant. Needs pip install '.[train,bench]'.
 """
 
 from __future__ import annotations
@@ -26,18 +28,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from compare_runtimes import tflite_models, tflite_runner  # noqa: E402
 
 from mnist_edge.data import load_mnist, to_model_input  # noqa: E402
-from mnist_edge.export import _CalibrationReader, load_keras_model  # noqa: E402
+from mnist_edge.export import _CalibrationReader, load_keras_model, quantize  # noqa: E402
+from mnist_edge.fusion import dequantize_last_gemm, fuse_dense_layers  # noqa: E402
+from mnist_edge.runtime import Predictor  # noqa: E402
 
 
 def variants(fp32: Path, calibration: np.ndarray, work: Path) -> dict[str, Path]:
-    import onnxruntime as ort
+    import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
 
-    fused = work / "fused.onnx"  # let ORT fuse MatMul+Add into Gemm first, so quantization makes QGemm
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    options.optimized_model_filepath = str(fused)
-    ort.InferenceSession(str(fp32), options, providers=["CPUExecutionProvider"])
+    fused = work / "fused.onnx"  # MatMul+Add → Gemm first, so that quantization makes one QGemm per layer
+    model = onnx.load(str(fp32))
+    fuse_dense_layers(model)
+    onnx.save(model, str(fused))
 
     out = {}
     recipes = {
@@ -48,7 +51,7 @@ def variants(fp32: Path, calibration: np.ndarray, work: Path) -> dict[str, Path]
         "qdq_s8s8_pc": (QuantFormat.QDQ, QuantType.QInt8, True, fp32),
         "gemm_qop_u8s8_pc": (QuantFormat.QOperator, QuantType.QUInt8, True, fused),
         "gemm_qop_u8s8_pt": (QuantFormat.QOperator, QuantType.QUInt8, False, fused),
-        "gemm_qdq_u8s8_pc": (QuantFormat.QDQ, QuantType.QUInt8, True, fused),
+        "gemm_qdq_u8s8_pt": (QuantFormat.QDQ, QuantType.QUInt8, False, fused),
     }
     for name, (fmt, activations, per_channel, source) in recipes.items():
         path = work / f"{name}.onnx"
@@ -58,6 +61,13 @@ def variants(fp32: Path, calibration: np.ndarray, work: Path) -> dict[str, Path]
             op_types_to_quantize=["MatMul", "Add", "Gemm", "Relu"],
         )
         out[name] = path
+    for name in ("gemm_qop_u8s8_pc", "gemm_qop_u8s8_pt"):  # and the last QGemm writing float logits
+        model = onnx.load(str(out[name]))
+        dequantize_last_gemm(model)
+        out[name + "_floatout"] = work / f"{name}_floatout.onnx"
+        onnx.save(model, str(out[name + "_floatout"]))
+    out["export_static"] = work / "export_static.onnx"  # what `mnist-edge export --quantize` writes
+    quantize(fp32, out["export_static"], "static", calibration)
     out["dynamic"] = work / "dynamic.onnx"
     quantize_dynamic(str(fp32), str(out["dynamic"]), weight_type=QuantType.QInt8)
     out.update(weight_only_variants(fp32, work))
@@ -75,13 +85,33 @@ def weight_only_variants(fp32: Path, work: Path) -> dict[str, Path]:
         return {}
     out = {}
     for bits in (8, 4):
-        config = DefaultWeightOnlyQuantConfig(block_size=128, is_symmetric=True, accuracy_level=4, bits=bits)
+        config = DefaultWeightOnlyQuantConfig(block_size=256, is_symmetric=True, accuracy_level=4, bits=bits)
         quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32)), algo_config=config)
         quantizer.process()
+        model = quantizer.model.model
+        _bias_into_matmulnbits(model.graph)
         path = work / f"weightonly_{bits}bit.onnx"
-        onnx.save(quantizer.model.model, str(path))
+        onnx.save(model, str(path))
         out[f"weightonly_{bits}bit"] = path
     return out
+
+
+def _bias_into_matmulnbits(graph) -> None:
+    """MatMulNBits → Add(constant bias) becomes MatMulNBits with its optional bias input (input 5)."""
+    constants = {t.name for t in graph.initializer}
+    for node in [n for n in graph.node if n.op_type == "MatMulNBits"]:
+        users = [n for n in graph.node if node.output[0] in n.input]
+        if len(users) != 1 or users[0].op_type != "Add":
+            continue
+        add = users[0]
+        bias = add.input[1] if add.input[0] == node.output[0] else add.input[0]
+        if bias not in constants:
+            continue
+        while len(node.input) < 5:
+            node.input.append("")
+        node.input.append(bias)
+        node.output[0] = add.output[0]
+        graph.node.remove(add)
 
 
 def ort_runners(path: Path, spinning: bool) -> dict[str, callable]:
@@ -113,6 +143,19 @@ def ort_runners(path: Path, spinning: bool) -> dict[str, callable]:
     return {"run": plain, "iobinding": bound}
 
 
+def best_throughput(runs: dict[str, callable], big: np.ndarray, rounds: int = 7) -> dict[str, int]:
+    """Images/s at batch len(big), best of ``rounds`` interleaved passes."""
+    best = {name: float("inf") for name in runs}
+    for run in runs.values():
+        run(big)
+    for _ in range(rounds):
+        for name, run in runs.items():
+            t = time.perf_counter()
+            run(big)
+            best[name] = min(best[name], time.perf_counter() - t)
+    return {name: round(len(big) / t) for name, t in best.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=Path("artifacts"))
@@ -128,18 +171,21 @@ def main() -> None:
     work = Path(tempfile.mkdtemp())
     files = variants(args.dir / "model.onnx", calibration, work)
     files["fp32"] = args.dir / "model.onnx"
+    files["exported"] = args.dir / "model.int8.onnx"  # the file in --dir, as exported (with its card)
 
     candidates = {}
     accuracy = {}
+    big_runs = {}  # plain run per variant, for the batch-1000 throughput
     for variant, path in files.items():
         for spinning in (False, True):
             for call, run in ort_runners(path, spinning).items():
                 candidates[f"{variant}/{call}/{'spin' if spinning else 'nospin'}"] = run
-        run = ort_runners(path, False)["run"]
+        run = big_runs[variant] = ort_runners(path, False)["run"]
         accuracy[variant] = float(np.mean([run(x[i : i + 1]).argmax() == y[i] for i in range(len(x))]))
-    keras_model = load_keras_model(args.dir / "model.keras")
-    tfl = tflite_models(keras_model, calibration)["tflite_int8"]
+    candidates["exported/predictor/nospin"] = Predictor(files["exported"], threads=1).probabilities  # what users call
+    tfl = tflite_models(load_keras_model(args.dir / "model.keras"), calibration)["tflite_int8"]
     candidates["tflite_int8"] = tflite_runner(tfl, 1)
+    big_runs["tflite_int8"] = tflite_runner(tfl, 1000)
     tfl_run = candidates["tflite_int8"]
     accuracy["tflite_int8"] = float(np.mean([tfl_run(x[i : i + 1]).argmax() == y[i] for i in range(len(x))]))
 
@@ -147,25 +193,32 @@ def main() -> None:
     for run in candidates.values():
         for _ in range(20):
             run(x[:1])
+    names = list(candidates)
     for r in range(args.rounds):
-        for name, run in candidates.items():
+        for name in names if r % 2 == 0 else names[::-1]:  # alternate the order: no runner always goes first
+            run = candidates[name]
             for i in range(args.per_round):
                 j = (r * args.per_round + i) % len(x)
                 one = x[j : j + 1]
                 t = time.perf_counter()
                 run(one)
                 samples[name].append(time.perf_counter() - t)
+    throughput = best_throughput(big_runs, x[:1000])
+    import onnx
+
+    nodes = {variant: len(onnx.load(str(path)).graph.node) for variant, path in files.items()}
     base = float(np.percentile(samples["tflite_int8"], 50))
     rows = []
     for name, s in samples.items():
         p50 = float(np.percentile(s, 50))
         variant = name.split("/")[0]
         rows.append({"name": name, "p50_us": round(p50 * 1e6, 1), "p99_us": round(float(np.percentile(s, 99)) * 1e6, 1),
-                     "vs_tflite_int8": round(p50 / base, 2), "accuracy": accuracy[variant],
+                     "vs_tflite_int8": round(p50 / base, 2), "accuracy": accuracy[variant], "nodes": nodes.get(variant),
+                     "throughput_1000_per_s": throughput[variant],
                      "size_bytes": (files[variant].stat().st_size if variant in files else len(tfl))})
     rows.sort(key=lambda r: r["p50_us"])
     for r in rows:
-        print(f"{r['name']:<34} p50 {r['p50_us']:>7.1f} µs  p99 {r['p99_us']:>7.1f} µs  ×tflite {r['vs_tflite_int8']:>5.2f}  acc {r['accuracy']:.2%}  {r['size_bytes'] / 1024:.0f} KiB")
+        print(f"{r['name']:<34} p50 {r['p50_us']:>7.1f} µs  p99 {r['p99_us']:>7.1f} µs  ×tflite {r['vs_tflite_int8']:>5.2f}  acc {r['accuracy']:.2%}  {r['size_bytes'] / 1024:.0f} KiB  {r['nodes'] or '-'} nodes  {r['throughput_1000_per_s']:>9,} img/s@1000")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"command": " ".join(["python", *sys.argv]), "rows": rows}, indent=2) + "\n")
 

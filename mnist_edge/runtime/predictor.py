@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -69,6 +70,8 @@ class Predictor:
         if verify:
             self.verify()
         self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+        self._per_thread = threading.local()
 
     def verify(self) -> None:
         """Raise ModelError unless the model's graph hashes to what its card says."""
@@ -96,9 +99,21 @@ class Predictor:
             raise ModelError(f"{self.path}: model expects preprocessing {spec}, this runtime does {PREPROCESSING_SPEC}")
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Run the model on a float32 ``[n, 784]`` batch of already-preprocessed digits."""
-        batch = np.ascontiguousarray(batch, dtype=np.float32).reshape(-1, 784)
-        return self.session.run(None, {self.input_name: batch})[0]
+        """Run the model on a float32 ``[n, 784]`` batch of already-preprocessed digits.
+
+        A single digit goes through input and output buffers bound once per thread, which skips
+        onnxruntime's per-call conversion of inputs and outputs (a few µs of a ~20 µs call).
+        """
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.size != 784:
+            batch = np.ascontiguousarray(batch).reshape(-1, 784)
+            return self.session.run([self.output_name], {self.input_name: batch})[0]
+        bound = getattr(self._per_thread, "buffers", None)
+        if bound is None:
+            bound = self._per_thread.buffers = _BoundBuffers(self.session, self.input_name, self.output_name)
+        bound.pixels[...] = batch.reshape(1, 784)
+        self.session.run_with_iobinding(bound.binding)
+        return bound.probabilities.copy()
 
     def predict(self, image: ImageSource) -> Prediction:
         return self.predict_batch([image])[0]
@@ -115,6 +130,17 @@ class Predictor:
 def to_prediction(probs: np.ndarray) -> Prediction:
     label = int(np.argmax(probs))
     return Prediction(label=label, confidence=float(probs[label]), probabilities=tuple(float(p) for p in probs))
+
+
+class _BoundBuffers:
+    """One [1, 784] input and one [1, 10] output array, bound to the session; one set per thread."""
+
+    def __init__(self, session: ort.InferenceSession, input_name: str, output_name: str):
+        self.pixels = np.zeros((1, 784), np.float32)
+        self.probabilities = np.zeros((1, 10), np.float32)
+        self.binding = session.io_binding()
+        self.binding.bind_cpu_input(input_name, self.pixels)
+        self.binding.bind_output(output_name, "cpu", 0, np.float32, [1, 10], self.probabilities.ctypes.data)
 
 
 def _open_session(path: Path, threads: int | None) -> ort.InferenceSession:
