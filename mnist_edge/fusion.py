@@ -2,8 +2,8 @@
 
 onnxruntime spends about 0.7 µs of fixed cost per node on top of the arithmetic, and the MLP
 is small enough for that to matter. tf2onnx writes each Dense layer as MatMul → Add (→ Relu);
-the quantizer turns that into QLinearMatMul → QLinearAdd, and ends the graph with
-QGemm → DequantizeLinear → Softmax. Two rewrites remove four of the nine nodes:
+the quantizer turns that into QLinearMatMul → QLinearAdd, nine nodes in all with the input
+QuantizeLinear and the closing DequantizeLinear → Softmax. Two rewrites remove four of them:
 
 * ``fuse_dense_layers`` (before quantization): MatMul + bias Add → one Gemm, so the quantizer
   emits one QGemm per layer, with the bias folded in as int32. The Relu is absorbed too: a uint8
@@ -89,4 +89,3 @@ def _drop_unused_initializers(graph) -> None:
     if len(keep) != len(graph.initializer):
         del graph.initializer[:]
         graph.initializer.extend(keep)
-
