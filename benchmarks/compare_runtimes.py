@@ -112,27 +112,32 @@ def measure(runs: dict[str, dict], x: np.ndarray, y: np.ndarray, rounds: int, pe
                 t = time.perf_counter()
                 r["one"](one)
                 samples[name].append(time.perf_counter() - t)
-    best = {name: float("inf") for name in runs}
-    big = x[:BIG_BATCH]
-    for name, r in runs.items():
-        r["big"](big)
-    for round_ in range(THROUGHPUT_ROUNDS):  # interleaved too; the best round is the least disturbed one
-        for name in runs if round_ % 2 == 0 else list(runs)[::-1]:
-            t = time.perf_counter()
-            runs[name]["big"](big)
-            best[name] = min(best[name], time.perf_counter() - t)
+    throughput = best_throughput({name: r["big"] for name, r in runs.items()}, x[:BIG_BATCH], THROUGHPUT_ROUNDS)
     for name in runs:
         us = np.array(samples[name]) * 1e6
         results[name].update(
             latency_p50_us=round(float(np.percentile(us, 50)), 1),
             latency_p99_us=round(float(np.percentile(us, 99)), 1),
-            throughput_per_s=round(BIG_BATCH / best[name]),
+            throughput_per_s=throughput[name],
         )
     base, keras = results["tflite_int8"], results["keras_predict"]
     for m in results.values():
         m["p50_vs_tflite_int8"] = round(m["latency_p50_us"] / base["latency_p50_us"], 2)
         m["throughput_vs_keras_predict"] = round(m["throughput_per_s"] / keras["throughput_per_s"], 1)
     return results
+
+
+def best_throughput(runs: dict[str, callable], big: np.ndarray, rounds: int) -> dict[str, int]:
+    """Images/s at batch len(big): best of ``rounds`` interleaved passes (the least disturbed one)."""
+    best = {name: float("inf") for name in runs}
+    for run in runs.values():
+        run(big)
+    for round_ in range(rounds):
+        for name in runs if round_ % 2 == 0 else list(runs)[::-1]:
+            t = time.perf_counter()
+            runs[name](big)
+            best[name] = min(best[name], time.perf_counter() - t)
+    return {name: round(len(big) / t) for name, t in best.items()}
 
 
 def table(results: dict[str, dict]) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compare_runtimes import tflite_models, tflite_runner  # noqa: E402
+from compare_runtimes import best_throughput, tflite_models, tflite_runner  # noqa: E402
 
 from mnist_edge.data import load_mnist, to_model_input  # noqa: E402
 from mnist_edge.export import _CalibrationReader, load_keras_model, quantize  # noqa: E402
@@ -143,19 +143,6 @@ def ort_runners(path: Path, spinning: bool) -> dict[str, callable]:
     return {"run": plain, "iobinding": bound}
 
 
-def best_throughput(runs: dict[str, callable], big: np.ndarray, rounds: int = 7) -> dict[str, int]:
-    """Images/s at batch len(big), best of ``rounds`` interleaved passes."""
-    best = {name: float("inf") for name in runs}
-    for run in runs.values():
-        run(big)
-    for _ in range(rounds):
-        for name, run in runs.items():
-            t = time.perf_counter()
-            run(big)
-            best[name] = min(best[name], time.perf_counter() - t)
-    return {name: round(len(big) / t) for name, t in best.items()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=Path("artifacts"))
@@ -203,7 +190,7 @@ def main() -> None:
                 t = time.perf_counter()
                 run(one)
                 samples[name].append(time.perf_counter() - t)
-    throughput = best_throughput(big_runs, x[:1000])
+    throughput = best_throughput(big_runs, x[:1000], rounds=7)
     import onnx
 
     nodes = {variant: len(onnx.load(str(path)).graph.node) for variant, path in files.items()}
