@@ -1,7 +1,8 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   create .venv, install .[train], train on full MNIST (EPOCHS=N to shorten), export fp32 + int8,
 #               predict the examples
-#   make test   create .venv, install .[train,dev], run the test suite
+#   make test   create .venv, install .[train,dev], run the test suite (all tiers)
+# Also: make lint (ruff check, ruff format --check, lint-imports), make test-runtime (runtime tier, no TF).
 #
 # Data: $(MNIST_EDGE_DATA) if set; else ../shared/data/mnist if it exists beside this clone;
 # else the Keras cache or a Keras download (needs internet).
@@ -20,7 +21,7 @@ ARTIFACTS ?= artifacts
 
 RUNTIME_VENV ?= .venv-runtime
 
-.PHONY: demo test test-runtime shipped-model clean
+.PHONY: demo test lint test-runtime shipped-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,12 @@ demo: $(VENV)/.train-installed
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
 
+# ruff lint + format check, and the import contracts that keep the runtime sealed (pyproject.toml).
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
 # Rebuild the pretrained model that ships in the package (edge recipe, full MNIST, seed 0).
 SHIPPED_BUILD ?= build/shipped
 shipped-model: $(VENV)/.train-installed
@@ -55,7 +62,7 @@ test-runtime:
 	$(PYTHON) -m venv $(RUNTIME_VENV)
 	$(RUNTIME_VENV)/bin/pip install --quiet '.[dev]'
 	$(RUNTIME_VENV)/bin/python -c "import importlib.util as u, sys; heavy = [m for m in ('tensorflow', 'keras', 'tf2onnx', 'onnx') if u.find_spec(m)]; sys.exit(f'unexpected in a runtime-only install: {heavy}' if heavy else 0)"
-	cd tests && ../$(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider test_runtime.py test_atomic.py
+	cd tests && ../$(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider -c ../pyproject.toml --rootdir .. -m runtime .
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) $(ARTIFACTS)/model* $(ARTIFACTS)/*.json .pytest_cache

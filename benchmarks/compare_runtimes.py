@@ -29,9 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnist_edge.data import load_mnist, to_model_input  # noqa: E402
-from mnist_edge.export import load_keras_model  # noqa: E402
+from mnist_edge.export.convert import load_keras_model  # noqa: E402
 from mnist_edge.runtime import Predictor  # noqa: E402
+from mnist_edge.training.data import load_mnist, to_model_input  # noqa: E402
 
 BIG_BATCH = 1000
 THROUGHPUT_ROUNDS = 15
@@ -78,14 +78,21 @@ def runners(keras_model, tflite: dict[str, bytes], onnx_dir: Path) -> dict[str, 
     call = tf.function(lambda x: keras_model(x, training=False))
     keras_size = None
     out = {
-        "keras_predict": {"one": lambda x: keras_model.predict(x, verbose=0), "big": lambda x: keras_model.predict(x, batch_size=BIG_BATCH, verbose=0)},
+        "keras_predict": {
+            "one": lambda x: keras_model.predict(x, verbose=0),
+            "big": lambda x: keras_model.predict(x, batch_size=BIG_BATCH, verbose=0),
+        },
         "keras_call": {"one": lambda x: call(x).numpy(), "big": lambda x: call(x).numpy()},
     }
     for name, model in tflite.items():
         out[name] = {"one": tflite_runner(model, 1), "big": tflite_runner(model, BIG_BATCH), "size": len(model)}
     for name, file in (("ort_fp32", "model.onnx"), ("ort_int8", "model.int8.onnx")):
         predictor = Predictor(onnx_dir / file, threads=1)
-        out[name] = {"one": predictor.probabilities, "big": predictor.probabilities, "size": (onnx_dir / file).stat().st_size}
+        out[name] = {
+            "one": predictor.probabilities,
+            "big": predictor.probabilities,
+            "size": (onnx_dir / file).stat().st_size,
+        }
     keras_path = onnx_dir / "model.keras"
     if keras_path.exists():
         keras_size = keras_path.stat().st_size
@@ -154,14 +161,16 @@ def table(results: dict[str, dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", type=Path, default=Path("artifacts"), help="folder with model.keras, model.onnx, model.int8.onnx")
+    parser.add_argument(
+        "--dir", type=Path, default=Path("artifacts"), help="folder with model.keras, model.onnx, model.int8.onnx"
+    )
     parser.add_argument("--data", default=None, help="MNIST data (default: as mnist-edge resolves it)")
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--per-round", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
     args = parser.parse_args()
 
-    from mnist_edge.tfenv import import_keras
+    from mnist_edge.training.keras_env import import_keras
 
     import_keras()
     import tensorflow as tf

@@ -27,10 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from compare_runtimes import best_throughput, tflite_models, tflite_runner  # noqa: E402
 
-from mnist_edge.data import load_mnist, to_model_input  # noqa: E402
-from mnist_edge.export import _CalibrationReader, load_keras_model, quantize  # noqa: E402
-from mnist_edge.fusion import dequantize_last_gemm, fuse_dense_layers  # noqa: E402
+from mnist_edge.export.convert import load_keras_model  # noqa: E402
+from mnist_edge.export.fusion import float_output_last_qgemm, fuse_dense_layers  # noqa: E402
+from mnist_edge.export.quantize import _CalibrationReader, quantize  # noqa: E402
 from mnist_edge.runtime import Predictor  # noqa: E402
+from mnist_edge.training.data import load_mnist, to_model_input  # noqa: E402
 
 
 def variants(fp32: Path, calibration: np.ndarray, work: Path) -> dict[str, Path]:
@@ -56,14 +57,19 @@ def variants(fp32: Path, calibration: np.ndarray, work: Path) -> dict[str, Path]
     for name, (fmt, activations, per_channel, source) in recipes.items():
         path = work / f"{name}.onnx"
         quantize_static(
-            str(source), str(path), _CalibrationReader(calibration), quant_format=fmt,
-            activation_type=activations, weight_type=QuantType.QInt8, per_channel=per_channel,
+            str(source),
+            str(path),
+            _CalibrationReader(calibration),
+            quant_format=fmt,
+            activation_type=activations,
+            weight_type=QuantType.QInt8,
+            per_channel=per_channel,
             op_types_to_quantize=["MatMul", "Add", "Gemm", "Relu"],
         )
         out[name] = path
     for name in ("gemm_qop_u8s8_pc", "gemm_qop_u8s8_pt"):  # and the last QGemm writing float logits
         model = onnx.load(str(out[name]))
-        dequantize_last_gemm(model)
+        float_output_last_qgemm(model)
         out[name + "_floatout"] = work / f"{name}_floatout.onnx"
         onnx.save(model, str(out[name + "_floatout"]))
     out["export_static"] = work / "export_static.onnx"  # what `mnist-edge export --quantize` writes
@@ -199,13 +205,23 @@ def main() -> None:
     for name, s in samples.items():
         p50 = float(np.percentile(s, 50))
         variant = name.split("/")[0]
-        rows.append({"name": name, "p50_us": round(p50 * 1e6, 1), "p99_us": round(float(np.percentile(s, 99)) * 1e6, 1),
-                     "vs_tflite_int8": round(p50 / base, 2), "accuracy": accuracy[variant], "nodes": nodes.get(variant),
-                     "throughput_1000_per_s": throughput[variant],
-                     "size_bytes": (files[variant].stat().st_size if variant in files else len(tfl))})
+        rows.append(
+            {
+                "name": name,
+                "p50_us": round(p50 * 1e6, 1),
+                "p99_us": round(float(np.percentile(s, 99)) * 1e6, 1),
+                "vs_tflite_int8": round(p50 / base, 2),
+                "accuracy": accuracy[variant],
+                "nodes": nodes.get(variant),
+                "throughput_1000_per_s": throughput[variant],
+                "size_bytes": (files[variant].stat().st_size if variant in files else len(tfl)),
+            }
+        )
     rows.sort(key=lambda r: r["p50_us"])
     for r in rows:
-        print(f"{r['name']:<34} p50 {r['p50_us']:>7.1f} µs  p99 {r['p99_us']:>7.1f} µs  ×tflite {r['vs_tflite_int8']:>5.2f}  acc {r['accuracy']:.2%}  {r['size_bytes'] / 1024:.0f} KiB  {r['nodes'] or '-'} nodes  {r['throughput_1000_per_s']:>9,} img/s@1000")
+        print(
+            f"{r['name']:<34} p50 {r['p50_us']:>7.1f} µs  p99 {r['p99_us']:>7.1f} µs  ×tflite {r['vs_tflite_int8']:>5.2f}  acc {r['accuracy']:.2%}  {r['size_bytes'] / 1024:.0f} KiB  {r['nodes'] or '-'} nodes  {r['throughput_1000_per_s']:>9,} img/s@1000"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"command": " ".join(["python", *sys.argv]), "rows": rows}, indent=2) + "\n")
 

@@ -4,7 +4,7 @@ mnist-edge preprocessing against a plain resize to 28×28, for one or more ONNX 
     python benchmarks/photo_digits.py [MODEL.onnx ...] [--count 1000]
 
 Default models: the shipped int8 and fp32 ones. The pictures are made from MNIST test digits by
-mnist_edge.synthetic with random size, offset, paper shade and encoding (seeded).
+mnist_edge.photo_like with random size, offset, paper shade and encoding (seeded).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnist_edge.data import load_mnist  # noqa: E402
+from mnist_edge.photo_like import photo_of_digit, plain_resize  # noqa: E402
 from mnist_edge.runtime import Predictor, preprocess, shipped_model_path  # noqa: E402
-from mnist_edge.synthetic import photo_of_digit, plain_resize  # noqa: E402
+from mnist_edge.training.data import load_mnist  # noqa: E402
 
 
 def pictures(count: int, seed: int = 0):

@@ -32,7 +32,11 @@ def measure(command: list[str], runs: int) -> dict:
         peaks.append(usage.ru_maxrss / 1024)
         if status != 0:
             raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
-    return {"wall_s_median": round(statistics.median(walls), 3), "wall_s_min": round(min(walls), 3), "peak_rss_mib_max": round(max(peaks), 1)}
+    return {
+        "wall_s_median": round(statistics.median(walls), 3),
+        "wall_s_min": round(min(walls), 3),
+        "peak_rss_mib_max": round(max(peaks), 1),
+    }
 
 
 def main() -> None:
@@ -51,9 +55,13 @@ def main() -> None:
         "python -c 'import tensorflow'": measure([sys.executable, "-c", "import tensorflow"], max(3, args.runs // 3)),
     }
     for name, r in results.items():
-        print(f"{name:<32} median {r['wall_s_median']:.3f} s  min {r['wall_s_min']:.3f} s  peak RSS {r['peak_rss_mib_max']:.0f} MiB")
+        print(
+            f"{name:<32} median {r['wall_s_median']:.3f} s  min {r['wall_s_min']:.3f} s  peak RSS {r['peak_rss_mib_max']:.0f} MiB"
+        )
     if args.out:
-        args.out.write_text(json.dumps({"command": " ".join(["python", *sys.argv]), "results": results}, indent=2) + "\n")
+        args.out.write_text(
+            json.dumps({"command": " ".join(["python", *sys.argv]), "results": results}, indent=2) + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """A minimal app that embeds the mnist-edge runtime (numpy + onnxruntime + Pillow, no TensorFlow).
 
-    python examples/embed_minimal.py examples/digits/*.png
+python examples/embed_minimal.py examples/digits/*.png
 """
 
 import sys

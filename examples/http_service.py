@@ -22,7 +22,10 @@ def make_handler(predictor: Predictor):
         def do_GET(self):
             if self.path != "/health":
                 return self._reply(404, {"error": "not found"})
-            self._reply(200, {"status": "ok", "model": str(predictor.path), "test_accuracy": predictor.card.get("test_accuracy")})
+            self._reply(
+                200,
+                {"status": "ok", "model": str(predictor.path), "test_accuracy": predictor.card.get("test_accuracy")},
+            )
 
         def do_POST(self):
             if self.path != "/predict":
@@ -37,7 +40,10 @@ def make_handler(predictor: Predictor):
                 result = predictor.predict(body)
             except ImageError as e:
                 return self._reply(400, {"error": str(e)})
-            self._reply(200, {"label": result.label, "confidence": result.confidence, "probabilities": list(result.probabilities)})
+            self._reply(
+                200,
+                {"label": result.label, "confidence": result.confidence, "probabilities": list(result.probabilities)},
+            )
 
         def _reply(self, status: int, payload: dict):
             data = json.dumps(payload).encode()

@@ -31,3 +31,7 @@ class ImageError(MnistEdgeError):
 
 class ParityError(MnistEdgeError):
     """An exported model does not behave like the Keras model it came from."""
+
+
+class ConfigError(MnistEdgeError):
+    """Options that cannot work together or with the data (e.g. too few training images)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -13,6 +14,34 @@ from PIL import Image
 
 SAMPLE_DIR = Path(__file__).parent / "data" / "mnist-sample"
 MNIST_EDGE = [sys.executable, "-m", "mnist_edge"]
+
+# Test tiers (markers registered in pyproject.toml):
+#   runtime - no TensorFlow, tf2onnx or onnx: what `make test-runtime` runs in an install without them
+#   export  - needs TensorFlow/onnx but trains nothing (tiny models built in the test)
+#   slow    - trains a model (directly, or through the `trained`/`exported` fixtures)
+# A test's own marker wins; else a test using a training fixture is slow; else its module's tier.
+TIERS = ("runtime", "export", "slow")
+TRAINING_FIXTURES = {"trained", "exported", "service"}
+MODULE_TIER = {
+    "test_augment": "export",
+    "test_fusion": "export",
+    "test_model_checks": "export",
+    "test_pipeline": "export",
+}  # every other module: runtime
+HEAVY_MODULES = ["test_augment.py", "test_fusion.py", "test_model_checks.py", "test_pipeline.py"]
+if importlib.util.find_spec("onnx") is None:  # a runtime-only install: these cannot even be imported
+    collect_ignore = HEAVY_MODULES
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            continue
+        if TRAINING_FIXTURES & set(item.fixturenames):
+            tier = "slow"
+        else:
+            tier = MODULE_TIER.get(item.module.__name__.rsplit(".", 1)[-1], "runtime")
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +61,7 @@ def mnist_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(mnist_dir):
-    from mnist_edge.data import load_mnist
+    from mnist_edge.training.data import load_mnist
 
     return load_mnist(mnist_dir)
 
@@ -40,10 +69,10 @@ def mnist(mnist_dir):
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, mnist_dir) -> dict:
     """Train on 4000 real images for 2 epochs, once per test session."""
-    from mnist_edge.train import TrainConfig, train
+    from mnist_edge.training import TrainConfig, train
 
     out = tmp_path_factory.mktemp("artifacts")
-    metrics = train(TrainConfig(epochs=2, seed=1, limit=4000), out, mnist_dir, verbose=0)
+    metrics = train(TrainConfig(epochs=2, seed=1, train_images=4000), out, mnist_dir, verbose=0)
     return {"dir": out, "metrics": metrics}
 
 

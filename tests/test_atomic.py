@@ -2,7 +2,7 @@
 
 import pytest
 
-from mnist_edge.atomic import atomic_path, write_json
+from mnist_edge.files import atomic_path, write_json
 
 
 def test_failure_keeps_the_previous_file(tmp_path):

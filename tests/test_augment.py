@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from mnist_edge.augment import Distortion, augment_batch
-from mnist_edge.data import load_path, to_model_input
-from mnist_edge.tfenv import import_keras
+from mnist_edge.training.augment import Distortion, augment_batch
+from mnist_edge.training.data import load_path, to_model_input
+from mnist_edge.training.keras_env import import_keras
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_distortions_keep_the_digit_recognisable(tf, digits):
     assert out.shape == digits.shape and out.min() >= 0 and out.max() <= 1.0 + 1e-6
     changed = np.abs(out - digits).mean(axis=1)
     assert (changed > 0).all()
-    corr = [np.corrcoef(o, d)[0, 1] for o, d in zip(out, digits)]
+    corr = [np.corrcoef(o, d)[0, 1] for o, d in zip(out, digits, strict=True)]
     assert np.mean(corr) > 0.4  # moved and bent, still the same strokes
     ink_ratio = out.sum(axis=1) / digits.sum(axis=1)
     assert np.all((ink_ratio > 0.6) & (ink_ratio < 1.5))

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from mnist_edge.data import ENV_VAR, DataError, load_mnist, load_path
+from mnist_edge.training.data import ENV_VAR, DataError, load_mnist, load_path
 
 
 def copy_sample(sample_dir, dst, raw=False, dotted=False):
@@ -66,9 +66,10 @@ def test_argument_beats_environment_beats_keras_cache(sample_dir, tmp_path, monk
     assert load_mnist(other).source == str(other.resolve())
 
 
+@pytest.mark.export
 def test_offline_without_data_says_how_to_provide_it(tmp_path, monkeypatch):
     """No --data, no env var, empty Keras cache, and Keras's download fails as it does offline."""
-    from mnist_edge.tfenv import import_keras
+    from mnist_edge.training.keras_env import import_keras
 
     import_keras()
     from keras.datasets import mnist as keras_mnist

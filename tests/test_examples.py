@@ -61,7 +61,7 @@ def test_http_service_survives_a_bounded_concurrent_burst(service):
     with ThreadPoolExecutor(max_workers=8) as pool:
         replies = list(pool.map(lambda b: post(f"{service}/predict", b[0]), bodies))
     assert all(status == 200 for status, _ in replies)
-    correct = sum(reply["label"] == label for (status, reply), (_, label) in zip(replies, bodies))
+    correct = sum(reply["label"] == label for (status, reply), (_, label) in zip(replies, bodies, strict=True))
     assert correct >= 0.8 * len(bodies)
 
 

@@ -8,9 +8,9 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from mnist_edge.data import to_model_input
-from mnist_edge.fusion import dequantize_last_gemm, fuse_dense_layers
+from mnist_edge.export.fusion import float_output_last_qgemm, fuse_dense_layers
 from mnist_edge.runtime import Predictor
+from mnist_edge.training.data import to_model_input
 
 IR_VERSION = 9  # onnx >= 1.20 writes IR 14 by default, which onnxruntime 1.31 rejects
 
@@ -66,24 +66,37 @@ def test_a_matmul_whose_output_is_needed_elsewhere_is_left_alone():
 
 def qgemm_then_dequantize(dequantize_scale: str) -> onnx.ModelProto:
     constants = {
-        "a_scale": np.array(0.02, np.float32), "a_zero": np.array(0, np.uint8),
-        "w": np.arange(-6, 6, dtype=np.int8).reshape(3, 4), "w_scale": np.array(0.05, np.float32),
-        "w_zero": np.array(0, np.int8), "bias": np.array([10, -10, 0], np.int32),
-        "y_scale": np.array(0.02, np.float32), "y_zero": np.array(128, np.uint8),
+        "a_scale": np.array(0.02, np.float32),
+        "a_zero": np.array(0, np.uint8),
+        "w": np.arange(-6, 6, dtype=np.int8).reshape(3, 4),
+        "w_scale": np.array(0.05, np.float32),
+        "w_zero": np.array(0, np.int8),
+        "bias": np.array([10, -10, 0], np.int32),
+        "y_scale": np.array(0.02, np.float32),
+        "y_zero": np.array(128, np.uint8),
     }
     if dequantize_scale != "y_scale":
         constants[dequantize_scale] = np.array(0.03, np.float32)
     nodes = [
-        helper.make_node("QGemm", ["x", "a_scale", "a_zero", "w", "w_scale", "w_zero", "bias", "y_scale", "y_zero"],
-                         ["q"], domain="com.microsoft", transB=1),
+        helper.make_node(
+            "QGemm",
+            ["x", "a_scale", "a_zero", "w", "w_scale", "w_zero", "bias", "y_scale", "y_zero"],
+            ["q"],
+            domain="com.microsoft",
+            transB=1,
+        ),
         helper.make_node("DequantizeLinear", ["q", dequantize_scale, "y_zero"], ["y"]),
     ]
     graph = helper.make_graph(
-        nodes, "qgemm", [helper.make_tensor_value_info("x", TensorProto.UINT8, ["batch", 4])],
+        nodes,
+        "qgemm",
+        [helper.make_tensor_value_info("x", TensorProto.UINT8, ["batch", 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])],
         [numpy_helper.from_array(v, k) for k, v in constants.items()],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    )
     model.ir_version = IR_VERSION
     return model
 
@@ -92,7 +105,7 @@ def test_last_qgemm_writes_float_itself_and_skips_a_rounding():
     x = np.array([[3, 50, 7, 200], [0, 0, 0, 0], [255, 1, 128, 9]], np.uint8)
     model = qgemm_then_dequantize("y_scale")
     rounded = run(model, x)
-    assert dequantize_last_gemm(model) == 1
+    assert float_output_last_qgemm(model) == 1
     assert [n.op_type for n in model.graph.node] == ["QGemm"]
     assert {t.name for t in model.graph.initializer}.isdisjoint({"y_scale", "y_zero", "other_scale"})
     exact = run(model, x)
@@ -102,7 +115,7 @@ def test_last_qgemm_writes_float_itself_and_skips_a_rounding():
 
 def test_a_dequantize_with_another_scale_is_not_merged():
     model = qgemm_then_dequantize("other_scale")
-    assert dequantize_last_gemm(model) == 0
+    assert float_output_last_qgemm(model) == 0
     assert [n.op_type for n in model.graph.node] == ["QGemm", "DequantizeLinear"]
 
 

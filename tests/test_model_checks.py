@@ -10,8 +10,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from conftest import run_cli
+from mnist_edge.contract import CARD_KEY
 from mnist_edge.runtime import ModelError, Predictor
-from mnist_edge.runtime.card import CARD_KEY
 from mnist_edge.runtime.integrity import graph_sha256
 
 

@@ -9,8 +9,8 @@ import onnx
 import pytest
 
 from conftest import copy_model_dir, run_cli
+from mnist_edge.contract import CARD_KEY, PREPROCESSING_SPEC
 from mnist_edge.runtime import Predictor
-from mnist_edge.runtime.card import CARD_KEY, PREPROCESSING_SPEC
 
 
 def test_training_reaches_a_sensible_accuracy_and_records_metrics(trained, mnist_dir):
@@ -20,7 +20,12 @@ def test_training_reaches_a_sensible_accuracy_and_records_metrics(trained, mnist
     assert m["config"]["epochs"] == 2 and m["config"]["seed"] == 1 and m["config"]["hidden"] == [512, 512]
     assert m["parameters"] == 784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10
     assert sorted(m["data"]["sha256"]) == sorted(
-        ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+        [
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        ]
     )
     expected = dict(line.split()[::-1] for line in (mnist_dir / "SHA256SUMS").read_text().splitlines() if line.strip())
     assert m["data"]["sha256"] == expected
@@ -29,17 +34,18 @@ def test_training_reaches_a_sensible_accuracy_and_records_metrics(trained, mnist
     assert on_disk["test_accuracy"] == m["test_accuracy"]
 
 
+@pytest.mark.slow
 def test_seeded_training_is_reproducible(tmp_path, mnist_dir):
-    from mnist_edge.tfenv import import_keras
-    from mnist_edge.train import RECIPES, train
+    from mnist_edge.training import RECIPES, train
+    from mnist_edge.training.keras_env import import_keras
 
     keras = import_keras()
-    config = RECIPES["edge"].replace(epochs=1, seed=7, limit=600, validation=100, hidden=(32,))
+    config = RECIPES["edge"].replace(epochs=1, seed=7, train_images=600, validation=100, hidden=(32,))
     weights = []
     for run in ("a", "b"):
         train(config, tmp_path / run, mnist_dir, verbose=0)
         weights.append(keras.models.load_model(tmp_path / run / "model.keras").get_weights())
-    for w1, w2 in zip(*weights):
+    for w1, w2 in zip(*weights, strict=True):
         np.testing.assert_array_equal(w1, w2)
 
 
@@ -68,7 +74,7 @@ def test_predictor_reads_the_card_and_batches(exported, mnist):
     predictor = Predictor(exported["dir"] / "model.int8.onnx")
     assert predictor.card["input"]["shape"] == ["batch", 784]
     results = predictor.predict_batch(list(mnist.x_test[:200]))
-    accuracy = np.mean([r.label == y for r, y in zip(results, mnist.y_test[:200])])
+    accuracy = np.mean([r.label == y for r, y in zip(results, mnist.y_test[:200], strict=True)])
     assert accuracy > 0.9
     assert all(abs(sum(r.probabilities) - 1) < 1e-3 for r in results)
 
@@ -80,7 +86,7 @@ def test_predict_cli_json_on_png_digits(exported, digit_pngs):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["path"] for r in records] == [str(p) for p in paths]
     assert all(len(r["probabilities"]) == 10 and isinstance(r["label"], int) for r in records)
-    correct = sum(r["label"] == y for r, (_, y) in zip(records, digit_pngs))
+    correct = sum(r["label"] == y for r, (_, y) in zip(records, digit_pngs, strict=True))
     assert correct / len(records) > 0.9
 
 
@@ -97,97 +103,77 @@ def test_predict_defaults_to_int8_in_artifacts_and_reports_bad_files(exported, d
     assert "Traceback" not in result.stderr
 
 
-def test_breaking_a_weight_fails_the_parity_gate(exported, tmp_path):
+def test_breaking_a_weight_fails_the_parity_gate_and_a_partial_run_keeps_the_full_report(exported, tmp_path):
     broken = copy_model_dir(exported["dir"], tmp_path / "broken")
+    full = (exported["dir"] / "parity.json").read_bytes()
+    (broken / "parity.json").write_bytes(full)
     model = onnx.load(str(broken / "model.onnx"))
     weights = max(model.graph.initializer, key=lambda t: len(t.raw_data))
     array = onnx.numpy_helper.to_array(weights).copy()
     array[: array.shape[0] // 2] *= 1.5
     weights.CopyFrom(onnx.numpy_helper.from_array(array, weights.name))
     onnx.save(model, str(broken / "model.onnx"))
-    result = run_cli("parity", "--dir", broken, "--no-speed", "--limit", "2000")
+    result = run_cli("parity", "--dir", broken, "--no-speed", "--test-images", "2000")
     assert result.returncode == 1
     assert "gate: FAILED" in result.stdout and "fp32" in result.stdout
+    assert (broken / "parity.json").read_bytes() == full  # a partial run never replaces the full report
+    partial = json.loads((broken / "parity.first-2000.json").read_text())
+    assert partial["test_images"] == 2000 and not partial["passed"]
+    assert f"wrote {broken / 'parity.first-2000.json'}" in result.stdout
 
 
 def test_failed_gate_keeps_previous_exports(exported, tmp_path, mnist_dir):
     from mnist_edge.errors import ParityError
     from mnist_edge.export import ExportConfig, export
-    from mnist_edge.parity import Gate
+    from mnist_edge.export.parity import Gate
 
     folder = copy_model_dir(exported["dir"], tmp_path / "keep")
     before = {f.name: f.read_bytes() for f in folder.iterdir()}
     impossible = Gate(int8_min_agreement=1.01)
-    config = ExportConfig(quantize="dynamic", gate=impossible, measure_speed=False, parity_limit=500)
+    config = ExportConfig(quantize="dynamic", gate=impossible, measure_speed=False, test_images=500)
     with pytest.raises(ParityError, match="int8 agrees with Keras"):
         export(folder / "model.keras", folder, config, mnist_dir)
     assert {f.name: f.read_bytes() for f in folder.iterdir()} == before
 
 
-def test_train_cli_without_data_is_one_line_and_exit_1(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "KERAS_HOME": str(tmp_path), "HOME": str(tmp_path)}
-    result = run_cli("train", "--data", tmp_path / "nothing", "--out", tmp_path / "out", env=env)
-    assert result.returncode == 1
-    assert result.stderr.strip().count("\n") == 0 and "no such file or directory" in result.stderr
-    assert not (tmp_path / "out" / "model.keras").exists()
-
-
-def test_usage_errors_exit_2():
-    assert run_cli("train", "--epochs", "0").returncode == 2
-    assert run_cli("predict").returncode == 2
-    assert run_cli("export", "--quantize", "int4").returncode == 2
-
-
 def test_photo_like_digits_are_recognised_far_better_than_a_plain_resize(exported, mnist):
-    from mnist_edge.synthetic import photo_of_digit, plain_resize
+    from mnist_edge.photo_like import photo_of_digit, plain_resize
 
     predictor = Predictor(exported["dir"] / "model.onnx")
     picks = range(0, 10000, 50)
     photos = [photo_of_digit(mnist.x_test[i], size=240) for i in picks]
     labels = mnist.y_test[list(picks)]
-    ours = np.mean([r.label == y for r, y in zip(predictor.predict_batch(photos), labels)])
+    ours = np.mean([r.label == y for r, y in zip(predictor.predict_batch(photos), labels, strict=True)])
     plain = np.stack([plain_resize(p) for p in photos])
     naive = np.mean(predictor.probabilities(plain).argmax(axis=1) == labels)
     assert ours > 0.75 and ours > naive + 0.5  # small model here; the full one does ~0.95
 
 
+@pytest.mark.slow
 def test_edge_recipe_trains_on_distorted_digits_and_exports_with_parity(tmp_path, mnist_dir):
     from mnist_edge.export import ExportConfig, export
-    from mnist_edge.train import RECIPES, train
+    from mnist_edge.training import RECIPES, train
 
-    config = RECIPES["edge"].replace(epochs=2, limit=4000, validation=500)
+    config = RECIPES["edge"].replace(epochs=2, train_images=4000, validation=500)
     metrics = train(config, tmp_path, mnist_dir, verbose=0)
     assert metrics["train_examples"] == 3500 and metrics["validation_examples"] == 500
     assert metrics["config"]["distortion"]["max_rotation"] > 0 and metrics["config"]["schedule"] == "cosine"
     assert metrics["test_accuracy"] > 0.88
+    # early stopping restores the best epoch: the metrics describe that epoch, the one saved
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs_trained"]
+    assert metrics["validation_accuracy"] == metrics["best_validation_accuracy"]
+    assert metrics["weights_from"].startswith("best validation epoch")
     assert metrics["parameters"] <= 700_000
     result = export(tmp_path / "model.keras", tmp_path, ExportConfig(quantize="static", measure_speed=False), mnist_dir)
     assert result["parity"]["passed"], result["parity"]["failures"]
 
 
-def test_shipped_model_on_the_full_test_set_and_on_photos(mnist):
-    """Evaluated here, independently of the accuracy its card claims."""
-    from mnist_edge.data import to_model_input
-    from mnist_edge.synthetic import photo_of_digit
-    from mnist_edge.runtime import shipped_model_path
-
-    for quantized, floor in ((False, 0.99), (True, 0.99)):
-        predictor = Predictor(shipped_model_path(quantized))
-        accuracy = np.mean(predictor.probabilities(to_model_input(mnist.x_test)).argmax(axis=1) == mnist.y_test)
-        assert accuracy >= floor
-        assert abs(accuracy - predictor.card["test_accuracy"]) < 1e-9  # and the card tells the truth
-    picks = range(3, 10000, 40)
-    photos = [photo_of_digit(mnist.x_test[i], size=200 + i % 200) for i in picks]
-    results = Predictor().predict_batch(photos)
-    assert np.mean([r.label == y for r, y in zip(results, mnist.y_test[list(picks)])]) > 0.95
-
-
 def test_fp32_only_export_removes_an_int8_model_of_another_network(exported, tmp_path, mnist_dir):
     from mnist_edge.export import ExportConfig, export
-    from mnist_edge.train import TrainConfig, train
+    from mnist_edge.training import TrainConfig, train
 
     folder = copy_model_dir(exported["dir"], tmp_path / "stale")
-    train(TrainConfig(epochs=1, limit=1000, hidden=(64,)), folder, mnist_dir, verbose=0)  # a new network
-    result = export(folder / "model.keras", folder, ExportConfig(measure_speed=False, parity_limit=500), mnist_dir)
+    train(TrainConfig(epochs=1, train_images=1000, hidden=(64,)), folder, mnist_dir, verbose=0)  # a new network
+    result = export(folder / "model.keras", folder, ExportConfig(measure_speed=False, test_images=500), mnist_dir)
     assert result["removed"] == [str(folder / "model.int8.onnx")]
     assert not (folder / "model.int8.onnx").exists() and (folder / "model.onnx").exists()

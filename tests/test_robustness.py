@@ -9,8 +9,6 @@ import random
 import signal
 import struct
 import subprocess
-import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -21,9 +19,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import MNIST_EDGE, copy_model_dir, run_cli
+from mnist_edge.faults import ENV_VAR as FAULT_ENV
+from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime import ImageError, Predictor, preprocess
 from mnist_edge.runtime.preprocess import MAX_PIXELS
-from mnist_edge.synthetic import photo_of_digit
 
 
 def png_bomb(width: int, height: int) -> bytes:
@@ -33,7 +32,12 @@ def png_bomb(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
 
 
 def encoded(img: Image.Image, fmt: str, **options) -> bytes:
@@ -45,7 +49,7 @@ def encoded(img: Image.Image, fmt: str, **options) -> bytes:
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory, sample_dir) -> tuple[Path, dict[str, int | None]]:
     """Odd and broken inputs; the value is the expected digit, or None where an error is the right answer."""
-    from mnist_edge.data import load_path
+    from mnist_edge.training.data import load_path
 
     digits = load_path(sample_dir)
     seven, two = digits.x_test[0], digits.x_test[1]  # labels 7 and 2
@@ -161,7 +165,11 @@ def test_preprocess_any_image_gives_valid_input_or_image_error(width, height, mo
         pixels = np.full((height, width), 230, np.uint8)
         y, x = rng.integers(0, height), rng.integers(0, width)
         pixels[max(0, y - 5) : y + 5, max(0, x - 3) : x + 3] = 20
-    img = Image.fromarray(pixels).convert(mode) if mode not in ("I;16",) else Image.fromarray(pixels.astype(np.uint16) * 257)
+    img = (
+        Image.fromarray(pixels).convert(mode)
+        if mode not in ("I;16",)
+        else Image.fromarray(pixels.astype(np.uint16) * 257)
+    )
     try:
         out = preprocess(img)
     except ImageError as e:
@@ -182,7 +190,7 @@ def test_random_bytes_never_crash(data):
 
 def test_mutated_image_files_never_crash(sample_dir):
     """A bounded fuzz run: bit flips, truncations and splices of real PNG/JPEG/GIF/BMP/TIFF/WebP files."""
-    from mnist_edge.data import load_path
+    from mnist_edge.training.data import load_path
 
     photo = photo_of_digit(load_path(sample_dir).x_test[2], size=64)
     seeds = [encoded(photo, fmt) for fmt in ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")]
@@ -209,42 +217,74 @@ def test_mutated_image_files_never_crash(sample_dir):
     assert outcomes["predicted"] > 0 and outcomes["error"] > 0  # the fuzzer reached both paths
 
 
+def crash_at(point: str, command: list[str], mnist_dir) -> subprocess.Popen:
+    """Start the real CLI set to SIGKILL itself at the named fault-injection point."""
+    env = {**os.environ, "MNIST_EDGE_DATA": str(mnist_dir), FAULT_ENV: point}
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def wait_killed(process: subprocess.Popen) -> None:
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == -signal.SIGKILL, stderr[-2000:]
+
+
+@pytest.mark.slow
 def test_sigkill_during_export_leaves_complete_models(exported, tmp_path, mnist_dir):
-    """Kill `mnist-edge export` at several moments; every file under a final name must stay loadable."""
-    folder = copy_model_dir(exported["dir"], tmp_path / "killed")
-    env = {**os.environ, "MNIST_EDGE_DATA": str(mnist_dir)}
-    command = [*MNIST_EDGE, "export", "--model", str(folder / "model.keras"), "--quantize", "--parity-limit", "1000"]
-    for delay in (0.5, 2.0, 3.0, 4.0, 5.0, 6.0):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        for name in ("model.onnx", "model.int8.onnx"):
+    """Kill `mnist-edge export` exactly before, between and after the renames that publish the models."""
+    points = ("export:before-publish", "export:between-publish", "export:after-publish")
+    before = {name: (exported["dir"] / name).read_bytes() for name in ("model.onnx", "model.int8.onnx")}
+    runs = {}
+    for point in points:
+        folder = copy_model_dir(exported["dir"], tmp_path / point.replace(":", "_"))
+        command = [*MNIST_EDGE, "export", "--model", str(folder / "model.keras"), "--quantize", "--test-images", "500"]
+        runs[point] = folder, crash_at(point, command, mnist_dir)
+    for point, (folder, process) in runs.items():
+        wait_killed(process)
+        now = {name: (folder / name).read_bytes() for name in before}
+        if point == "export:before-publish":  # nothing renamed yet: the previous export is kept, byte for byte
+            assert now == before
+        elif point == "export:between-publish":  # a new fp32 beside the previous int8: each whole, the pair mixed
+            assert now["model.onnx"] != before["model.onnx"] and now["model.int8.onnx"] == before["model.int8.onnx"]
+        else:  # both renamed; the report is written after them
+            assert all(now[name] != before[name] for name in before)
+            assert not list(folder.glob("parity*.json"))
+        for name in before:  # every file under a final name is whole and loadable
             predictor = Predictor(folder / name, verify=True)
             assert predictor.probabilities(np.zeros((1, 784), np.float32)).shape == (1, 10)
-    leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".")]
-    assert all(".tmp" in name for name in leftovers)  # hidden temporaries only, never a final name
+        leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".")]
+        assert all(".tmp" in name for name in leftovers), point  # hidden temporaries only, never a final name
 
 
+@pytest.mark.slow
 def test_sigkill_during_training_keeps_the_previous_model(tmp_path, mnist_dir):
-    from mnist_edge.tfenv import import_keras
+    """Kill `mnist-edge train` exactly before the model is saved, and between the model and metrics.json."""
+    from mnist_edge.provenance import sha256_file
+    from mnist_edge.training.keras_env import import_keras
 
     keras = import_keras()
     env = {**os.environ, "MNIST_EDGE_DATA": str(mnist_dir)}
     out = tmp_path / "train"
-    base = [*MNIST_EDGE, "train", "--recipe", "seed", "--out", str(out), "--hidden", "16"]
-    assert subprocess.run([*base, "--limit", "500", "--epochs", "1"], env=env, capture_output=True).returncode == 0
-    before = (out / "model.keras").read_bytes()
-    for delay in (1.0, 3.0, 5.0):
-        process = subprocess.Popen([*base, "--epochs", "3"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        current = (out / "model.keras").read_bytes()
-        if current != before:  # the run got as far as saving: then the new file must be whole
-            before = current
-        keras.models.load_model(out / "model.keras")
-        json.loads((out / "metrics.json").read_text())
+    base = [*MNIST_EDGE, "train", "--recipe", "seed", "--hidden", "16", "--train-images", "500", "--epochs", "1"]
+    assert subprocess.run([*base, "--out", out], env=env, capture_output=True).returncode == 0
+    previous = {name: (out / name).read_bytes() for name in ("model.keras", "metrics.json")}
+    runs = {}
+    for point in ("train:before-save", "train:after-model-save"):
+        folder = tmp_path / point.replace(":", "_")
+        folder.mkdir()
+        for name, data in previous.items():
+            (folder / name).write_bytes(data)
+        runs[point] = folder, crash_at(point, [*base, "--seed", "1", "--out", str(folder)], mnist_dir)
+    for point, (folder, process) in runs.items():
+        wait_killed(process)
+        model, metrics = (folder / "model.keras").read_bytes(), (folder / "metrics.json").read_bytes()
+        assert metrics == previous["metrics.json"]  # metrics.json is written last: still the previous run's
+        if point == "train:before-save":
+            assert model == previous["model.keras"]  # the previous model is kept
+        else:  # the new model is whole under its final name; metrics.json does not describe it yet
+            assert model != previous["model.keras"]
+            assert json.loads(metrics)["model_sha256"] != sha256_file(folder / "model.keras")
+        keras.models.load_model(folder / "model.keras")
+        assert all(".tmp" in p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_edge.synthetic import photo_of_digit
-from mnist_edge.data import load_path
+from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime import ImageError, ModelError, Predictor, preprocess
+from mnist_edge.training.data import load_path
 
 HEAVY = ("tensorflow", "keras", "tf2onnx", "onnx")
 
@@ -81,13 +81,15 @@ def test_image_modes_give_the_same_digit(sample, mode, tmp_path):
     photo = photo_of_digit(sample.x_test[3], size=120)
     reference = preprocess(photo)
     if mode == "I;16":
-        converted = Image.fromarray((np.asarray(photo.convert("L"), dtype=np.uint16) * 257))
+        converted = Image.fromarray(np.asarray(photo.convert("L"), dtype=np.uint16) * 257)
     elif mode == "1":  # a bitmap scan: thresholded, not dithered
         converted = photo.convert("L").point(lambda v: 255 if v > 128 else 0).convert("1")
     else:
         converted = photo.convert(mode)
     out = preprocess(converted)
-    assert np.corrcoef(out, reference)[0, 1] > (0.8 if mode in ("1", "P") else 0.97)  # bitmaps and palettes lose gray levels
+    assert np.corrcoef(out, reference)[0, 1] > (
+        0.8 if mode in ("1", "P") else 0.97
+    )  # bitmaps and palettes lose gray levels
 
 
 def test_transparent_background_is_composited_on_white(sample):
@@ -146,3 +148,19 @@ def test_predict_falls_back_to_the_shipped_model(tmp_path):
     from mnist_edge.runtime import default_model_path, shipped_model_path
 
     assert default_model_path(tmp_path) == shipped_model_path()
+
+
+def test_shipped_model_on_the_full_test_set_and_on_photos(mnist):
+    """Evaluated here, independently of the accuracy its card claims."""
+    from mnist_edge.runtime import shipped_model_path
+    from mnist_edge.training.data import to_model_input
+
+    for quantized, floor in ((False, 0.99), (True, 0.99)):
+        predictor = Predictor(shipped_model_path(quantized))
+        accuracy = np.mean(predictor.probabilities(to_model_input(mnist.x_test)).argmax(axis=1) == mnist.y_test)
+        assert accuracy >= floor
+        assert abs(accuracy - predictor.card["test_accuracy"]) < 1e-9  # and the card tells the truth
+    picks = range(3, 10000, 40)
+    photos = [photo_of_digit(mnist.x_test[i], size=200 + i % 200) for i in picks]
+    results = Predictor().predict_batch(photos)
+    assert np.mean([r.label == y for r, y in zip(results, mnist.y_test[list(picks)], strict=True)]) > 0.95

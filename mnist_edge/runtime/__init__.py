@@ -1,25 +1,34 @@
-"""The edge runtime: image → MNIST-style tensor → probabilities, with numpy, onnxruntime and Pillow only.
+"""Stage 3, the edge runtime: image → MNIST-style tensor → probabilities, with numpy, onnxruntime and Pillow only.
 
-Never import TensorFlow, Keras, tf2onnx or onnx from here (a test enforces it).
+Sealed: nothing here imports TensorFlow, Keras, tf2onnx, onnx, or the training/export/cli modules;
+only ``mnist_edge.contract``, ``mnist_edge.errors`` and the version (import-linter enforces it).
 
     from mnist_edge.runtime import Predictor
     result = Predictor().predict("digit.png")   # the pretrained int8 model shipped in the package
     print(result.label, result.confidence)
 """
 
+from ..contract import PREPROCESSING_SPEC
 from ..errors import ImageError, ModelError
-from .card import PREPROCESSING_SPEC
+from .batch import predict_files, predict_inputs
+from .inputs import expand_inputs
 from .predictor import Prediction, Predictor, default_model_path, shipped_model_path
 from .preprocess import load_image, preprocess
+from .records import format_line, prediction_record
 
 __all__ = [
+    "PREPROCESSING_SPEC",
     "ImageError",
     "ModelError",
-    "PREPROCESSING_SPEC",
     "Prediction",
     "Predictor",
     "default_model_path",
+    "expand_inputs",
+    "format_line",
     "load_image",
+    "predict_files",
+    "predict_inputs",
+    "prediction_record",
     "preprocess",
     "shipped_model_path",
 ]

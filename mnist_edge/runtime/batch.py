@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+import os
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from ..contract import DEFAULT_DIR
 from ..errors import ImageError, first_line
-from .predictor import Prediction, Predictor, to_prediction
+from .inputs import expand_inputs
+from .predictor import Prediction, Predictor, default_model_path, to_prediction
 from .preprocess import preprocess
 
 CHUNK = 256
 
 
-def predict_files(predictor: Predictor, paths: Sequence[str], chunk: int = CHUNK) -> Iterator[tuple[str, Prediction | Exception]]:
+def predict_files(
+    predictor: Predictor, paths: Sequence[str], chunk: int = CHUNK
+) -> Iterator[tuple[str, Prediction | Exception]]:
     """Yield ``(path, Prediction)`` or ``(path, error)`` for every path, in order."""
     for start in range(0, len(paths), chunk):
         part = paths[start : start + chunk]
@@ -29,3 +34,20 @@ def predict_files(predictor: Predictor, paths: Sequence[str], chunk: int = CHUNK
         probs = iter(predictor.probabilities(np.stack(list(tensors.values())))) if tensors else iter(())
         for i, path in enumerate(part):
             yield path, errors[i] if i in errors else to_prediction(next(probs))
+
+
+def predict_inputs(
+    inputs: Sequence[str],
+    model: str | os.PathLike | None = None,
+    threads: int | None = None,
+    verify: bool = False,
+    default_dir: str | os.PathLike = DEFAULT_DIR,
+) -> tuple[list[str], Iterator[tuple[str, Prediction | Exception]]]:
+    """What ``mnist-edge predict`` does: load the model, expand files/folders/globs, predict lazily.
+
+    ``model``: an ONNX file; default ``default_model_path(default_dir)``. Returns the expanded paths
+    and an iterator of ``(path, Prediction or error)`` in the same order.
+    """
+    predictor = Predictor(model or default_model_path(default_dir), threads=threads, verify=verify)
+    paths = expand_inputs(inputs)
+    return paths, predict_files(predictor, paths)

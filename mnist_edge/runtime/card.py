@@ -1,24 +1,24 @@
-"""The model card: a JSON document stored in each exported ONNX file's metadata.
+"""Read the model card: a JSON document stored in each exported ONNX file's metadata.
 
-It travels with the model, so a runtime that only has the ``.onnx`` file still
-knows what the input must look like, what the outputs mean and how well the
-model did. Written by ``mnist_edge.export``; read here with onnxruntime alone.
+It travels with the model, so a runtime that only has the ``.onnx`` file still knows what the
+input must look like, what the outputs mean and how well the model did. Written by
+``mnist_edge.export.card``; read and checked here with the standard library alone, against the
+schema in ``mnist_edge.contract``.
 """
 
 from __future__ import annotations
 
 import json
 
-CARD_KEY = "mnist_edge.card"
-CARD_VERSION = 1
-
-# Bump when preprocessing changes in a way that changes what the model sees.
-PREPROCESSING_SPEC = "mnist-edge-preprocess/1"
-PREPROCESSING_DESCRIPTION = (
-    "grayscale, light digit on dark background, digit scaled to fit 20x20 keeping aspect ratio, "
-    "centred by centre of mass in a 28x28 field, flattened row-major to 784 float32 values in [0, 1]"
+from ..contract import (  # noqa: F401 - re-exported: the names the runtime used before 0.2.0
+    CARD_KEY,
+    CARD_REQUIRED,
+    CARD_VERSION,
+    LABELS,
+    PREPROCESSING_DESCRIPTION,
+    PREPROCESSING_SPEC,
 )
-LABELS = [str(d) for d in range(10)]
+from ..errors import ModelError
 
 
 def card_from_metadata(metadata: dict[str, str]) -> dict | None:
@@ -31,3 +31,20 @@ def card_from_metadata(metadata: dict[str, str]) -> dict | None:
     except ValueError:
         return None
     return card if isinstance(card, dict) else None
+
+
+def validate_card(card: dict, where: str) -> None:
+    """One-line ModelError naming the first field that is missing or of the wrong type."""
+    for key, kind in CARD_REQUIRED.items():
+        if key not in card:
+            raise ModelError(f"{where}: model card has no {key!r} field")
+        if not isinstance(card[key], kind) or (kind is int and isinstance(card[key], bool)):
+            raise ModelError(
+                f"{where}: model card field {key!r} should be {kind.__name__}, not {type(card[key]).__name__}"
+            )
+    if card["card_version"] > CARD_VERSION:
+        raise ModelError(
+            f"{where}: model card version {card['card_version']} is newer than this runtime's {CARD_VERSION}"
+        )
+    if not isinstance(card["preprocessing"].get("spec"), str):
+        raise ModelError(f"{where}: model card field 'preprocessing.spec' is missing")

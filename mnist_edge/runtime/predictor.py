@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import onnxruntime as ort
 
+from .. import contract
+from ..contract import FP32_FILE, INPUT_SIZE, INT8_FILE, NUM_CLASSES, PREPROCESSING_SPEC
 from ..errors import ModelError, first_line
-from .card import PREPROCESSING_SPEC, card_from_metadata
+from .card import card_from_metadata, validate_card
 from .integrity import graph_sha256
 from .preprocess import ImageSource, preprocess
 
-DEFAULT_DIR = Path("artifacts")
-FP32_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
+DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
 
 
@@ -47,9 +47,7 @@ def default_model_path(directory: str | os.PathLike = DEFAULT_DIR, shipped: bool
     for path in candidates:
         if path.is_file():
             return path
-    raise ModelError(
-        f"no model in {directory}/ ({INT8_FILE} or {FP32_FILE}); run 'mnist-edge export' or pass --model"
-    )
+    raise ModelError(f"no model in {directory}/ ({INT8_FILE} or {FP32_FILE}); run 'mnist-edge export' or pass --model")
 
 
 class Predictor:
@@ -64,7 +62,9 @@ class Predictor:
         self.session = _open_session(self.path, threads)
         card = card_from_metadata(self.session.get_modelmeta().custom_metadata_map)
         if card is None:
-            raise ModelError(f"{self.path}: no mnist-edge model card in its metadata; export it with 'mnist-edge export'")
+            raise ModelError(
+                f"{self.path}: no mnist-edge model card in its metadata; export it with 'mnist-edge export'"
+            )
         self.card = card
         self._check_signature()
         if verify:
@@ -83,17 +83,20 @@ class Predictor:
         except OSError as e:
             raise ModelError(f"{self.path}: cannot read ({e.strerror or e})") from None
         if actual != expected:
-            raise ModelError(f"{self.path}: weights do not match the model card (graph SHA-256 {actual[:12]}… ≠ {expected[:12]}…)")
+            raise ModelError(
+                f"{self.path}: weights do not match the model card (graph SHA-256 {actual[:12]}… ≠ {expected[:12]}…)"
+            )
 
     def _check_signature(self) -> None:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
             raise ModelError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
         shape, out_shape = inputs[0].shape, outputs[0].shape
-        if inputs[0].type != "tensor(float)" or len(shape) != 2 or shape[1] != 784:
-            raise ModelError(f"{self.path}: input is {inputs[0].type} {shape}, expected float32 [N, 784]")
-        if len(out_shape) != 2 or out_shape[1] != 10:
-            raise ModelError(f"{self.path}: output shape is {out_shape}, expected [N, 10]")
+        if inputs[0].type != "tensor(float)" or len(shape) != 2 or shape[1] != INPUT_SIZE:
+            raise ModelError(f"{self.path}: input is {inputs[0].type} {shape}, expected float32 [N, {INPUT_SIZE}]")
+        if len(out_shape) != 2 or out_shape[1] != NUM_CLASSES:
+            raise ModelError(f"{self.path}: output shape is {out_shape}, expected [N, {NUM_CLASSES}]")
+        validate_card(self.card, str(self.path))
         spec = self.card.get("preprocessing", {}).get("spec")
         if spec != PREPROCESSING_SPEC:
             raise ModelError(f"{self.path}: model expects preprocessing {spec}, this runtime does {PREPROCESSING_SPEC}")
@@ -105,13 +108,13 @@ class Predictor:
         onnxruntime's per-call conversion of inputs and outputs (a few µs of a ~20 µs call).
         """
         batch = np.asarray(batch, dtype=np.float32)
-        if batch.size != 784:
-            batch = np.ascontiguousarray(batch).reshape(-1, 784)
+        if batch.size != INPUT_SIZE:
+            batch = np.ascontiguousarray(batch).reshape(-1, INPUT_SIZE)
             return self.session.run([self.output_name], {self.input_name: batch})[0]
         bound = getattr(self._per_thread, "buffers", None)
         if bound is None:
             bound = self._per_thread.buffers = _BoundBuffers(self.session, self.input_name, self.output_name)
-        bound.pixels[...] = batch.reshape(1, 784)
+        bound.pixels[...] = batch.reshape(1, INPUT_SIZE)
         self.session.run_with_iobinding(bound.binding)
         return bound.probabilities.copy()
 
@@ -136,11 +139,11 @@ class _BoundBuffers:
     """One [1, 784] input and one [1, 10] output array, bound to the session; one set per thread."""
 
     def __init__(self, session: ort.InferenceSession, input_name: str, output_name: str):
-        self.pixels = np.zeros((1, 784), np.float32)
-        self.probabilities = np.zeros((1, 10), np.float32)
+        self.pixels = np.zeros((1, INPUT_SIZE), np.float32)
+        self.probabilities = np.zeros((1, NUM_CLASSES), np.float32)
         self.binding = session.io_binding()
         self.binding.bind_cpu_input(input_name, self.pixels)
-        self.binding.bind_output(output_name, "cpu", 0, np.float32, [1, 10], self.probabilities.ctypes.data)
+        self.binding.bind_output(output_name, "cpu", 0, np.float32, [1, NUM_CLASSES], self.probabilities.ctypes.data)
 
 
 def _open_session(path: Path, threads: int | None) -> ort.InferenceSession:

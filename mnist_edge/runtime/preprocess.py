@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from ..errors import ImageError, first_line
 
-ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
+ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
 
 SIDE = 28
 DIGIT_BOX = 20
@@ -85,7 +85,7 @@ def load_image(source: str | os.PathLike | bytes | Image.Image) -> Image.Image:
     except Image.DecompressionBombError:
         raise ImageError(f"image dimensions are over the {MAX_PIXELS}-pixel limit") from None
     except Exception as e:  # Pillow raises many types for damaged files
-        raise ImageError(f"not a readable image ({first_line(e)})") from None
+        raise ImageError(f"not a readable image ({_plain(first_line(e), source)})") from None
 
 
 def to_gray(source: ImageSource) -> np.ndarray:
@@ -97,7 +97,23 @@ def to_gray(source: ImageSource) -> np.ndarray:
     except ImageError:
         raise
     except Exception as e:  # an odd mode or dtype that Pillow/numpy cannot convert
-        raise ImageError(f"cannot convert to grayscale ({type(e).__name__}: {first_line(e)})") from None
+        raise ImageError(f"cannot convert to grayscale ({type(e).__name__}: {_plain(first_line(e), source)})") from None
+
+
+_OBJECT_REPR = re.compile(r"(?:image file )?<[^<>]*? at 0x[0-9a-fA-F]+>")
+
+
+def _plain(message: str, source) -> str:
+    """Replace Python object reprs (``<_io.BytesIO object at 0x…>``) with what the user handed over."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        what = "the image bytes"
+    elif isinstance(source, Image.Image):
+        what = "the PIL image"
+    elif isinstance(source, np.ndarray):
+        what = "the numpy array"
+    else:
+        what = "image file"  # the error line names the path already
+    return _OBJECT_REPR.sub(what, message)
 
 
 def _image_to_gray(img: Image.Image) -> np.ndarray:

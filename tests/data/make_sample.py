@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_edge.data import load_idx_dir
+from mnist_edge.training.data import load_idx_dir
 
 COUNTS = {"train": 300, "t10k": 100}
 

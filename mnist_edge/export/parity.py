@@ -9,11 +9,15 @@ turns the figures into pass/fail with thresholds that can be overridden.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
+
+from ..contract import FP32_FILE, INT8_FILE, KERAS_FILE, PARITY_FILE, partial_parity_file
+from ..errors import ModelError
+from ..files import write_json
 
 KERAS = "keras"
 FP32 = "onnx_fp32"
@@ -36,13 +40,19 @@ class Gate:
         if FP32 in models:
             m = models[FP32]
             if m["agreement"] < self.fp32_min_agreement:
-                out.append(f"fp32 agrees with Keras on {m['agreement']:.2%} of images (needs {self.fp32_min_agreement:.2%})")
+                out.append(
+                    f"fp32 agrees with Keras on {m['agreement']:.2%} of images (needs {self.fp32_min_agreement:.2%})"
+                )
             if m["max_abs_diff"] > self.fp32_max_abs_diff:
-                out.append(f"fp32 differs from Keras by up to {m['max_abs_diff']:.2e} (limit {self.fp32_max_abs_diff:.0e})")
+                out.append(
+                    f"fp32 differs from Keras by up to {m['max_abs_diff']:.2e} (limit {self.fp32_max_abs_diff:.0e})"
+                )
         if INT8 in models:
             m = models[INT8]
             if m["agreement"] < self.int8_min_agreement:
-                out.append(f"int8 agrees with Keras on {m['agreement']:.2%} of images (needs {self.int8_min_agreement:.2%})")
+                out.append(
+                    f"int8 agrees with Keras on {m['agreement']:.2%} of images (needs {self.int8_min_agreement:.2%})"
+                )
             if m["accuracy_drop_pp"] > self.int8_max_accuracy_drop_pp:
                 out.append(
                     f"int8 loses {m['accuracy_drop_pp']:.2f} pp of accuracy (limit {self.int8_max_accuracy_drop_pp} pp)"
@@ -166,3 +176,40 @@ def _size(n: int | None) -> str:
     if n is None:
         return "-"
     return f"{n / 1024:.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
+
+
+def report_file(model_dir: Path, test_images: int, total: int) -> Path:
+    """``parity.json`` for a run on the whole test set; ``parity.first-N.json`` for a partial one."""
+    return Path(model_dir) / (PARITY_FILE if test_images >= total else partial_parity_file(test_images))
+
+
+def run_parity(
+    model_dir: str | Path,
+    data=None,
+    test_images: int | None = None,
+    measure_speed: bool = True,
+    gate: Gate = Gate(),
+) -> dict:
+    """Compare the ONNX models in ``model_dir`` with its Keras model; write and return the report.
+
+    ``test_images``: the first N test images only; such a partial report is saved as
+    ``parity.first-N.json`` so it never replaces the full ``parity.json``. The returned report holds
+    ``report_file``, where it was saved. Inputs are checked before TensorFlow is imported.
+    """
+    from ..training.data import check_source, load_mnist, to_model_input
+    from .convert import check_keras_path, load_keras_model
+
+    model_dir = Path(model_dir)
+    keras_path = model_dir / KERAS_FILE
+    check_keras_path(keras_path)
+    onnx_models = {k: model_dir / f for k, f in ((FP32, FP32_FILE), (INT8, INT8_FILE)) if (model_dir / f).is_file()}
+    if not onnx_models:
+        raise ModelError(f"no ONNX models in {model_dir}/; run 'mnist-edge export' first")
+    check_source(data)
+    keras_model = load_keras_model(keras_path)
+    mnist = load_mnist(data)
+    x_test, y_test = to_model_input(mnist.x_test)[:test_images], mnist.y_test[:test_images]
+    report = parity_report(keras_model, onnx_models, x_test, y_test, keras_path, gate, measure_speed)
+    path = report_file(model_dir, len(x_test), len(mnist.x_test))
+    write_json(path, report)
+    return {**report, "report_file": str(path)}

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 
-from .errors import MnistEdgeError
+from ..errors import MnistEdgeError
 
 
 def import_keras():

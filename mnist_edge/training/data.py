@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, first_line
+from ..errors import DataError, first_line
 
 ENV_VAR = "MNIST_EDGE_DATA"
 IMAGE_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
@@ -63,6 +63,16 @@ def load_mnist(data: str | os.PathLike | None = None) -> Mnist:
     if cached.is_file():
         return load_npz(cached)
     return download_with_keras()
+
+
+def check_source(data: str | os.PathLike | None = None) -> None:
+    """Fail fast, before any heavy import: a given ``data`` path (or ``$MNIST_EDGE_DATA``) must exist."""
+    given = data if data is not None and str(data) != "" else os.environ.get(ENV_VAR)
+    if not given:
+        return  # the Keras cache or a download: only loading can tell
+    path = Path(given).expanduser()
+    if not (path.is_dir() or path.is_file()):
+        raise DataError(f"{path}: no such file or directory; {HOW_TO_PROVIDE}")
 
 
 def load_path(path: Path) -> Mnist:

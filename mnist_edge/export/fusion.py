@@ -8,7 +8,7 @@ QuantizeLinear and the closing DequantizeLinear → Softmax. Two rewrites remove
 * ``fuse_dense_layers`` (before quantization): MatMul + bias Add → one Gemm, so the quantizer
   emits one QGemm per layer, with the bias folded in as int32. The Relu is absorbed too: a uint8
   output with zero point 0 clips at zero by itself.
-* ``dequantize_last_gemm`` (after quantization): a QGemm whose output only feeds a
+* ``float_output_last_qgemm`` (after quantization): a QGemm whose output only feeds a
   DequantizeLinear can write float directly (QGemm without ``y_scale``). That also skips one
   rounding of the logits.
 """
@@ -39,7 +39,9 @@ def fuse_dense_layers(model: ModelProto) -> int:
         bias = constants.get(bias_name)
         if bias is None or list(bias.dims) != [weight.dims[1]] or matmul.output[0] in _graph_outputs(graph):
             continue
-        gemm = helper.make_node("Gemm", [matmul.input[0], matmul.input[1], bias_name], [add.output[0]], name=add.name or matmul.name)
+        gemm = helper.make_node(
+            "Gemm", [matmul.input[0], matmul.input[1], bias_name], [add.output[0]], name=add.name or matmul.name
+        )
         position = list(graph.node).index(matmul)
         graph.node.remove(matmul)
         graph.node.remove(add)
@@ -48,7 +50,7 @@ def fuse_dense_layers(model: ModelProto) -> int:
     return fused
 
 
-def dequantize_last_gemm(model: ModelProto) -> int:
+def float_output_last_qgemm(model: ModelProto) -> int:
     """Let a QGemm feeding only a DequantizeLinear output float itself; returns how many were merged."""
     graph = model.graph
     consumers = _consumers(graph)

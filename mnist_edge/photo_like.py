@@ -10,7 +10,9 @@ import numpy as np
 from PIL import Image
 
 
-def photo_of_digit(digit: np.ndarray, size: int = 200, offset: tuple[int, int] = (30, -20), paper: int = 235) -> Image.Image:
+def photo_of_digit(
+    digit: np.ndarray, size: int = 200, offset: tuple[int, int] = (30, -20), paper: int = 235
+) -> Image.Image:
     """``digit``: uint8 28×28 MNIST digit → RGB picture ``size``×``size``, ink dark, digit about half the side."""
     side = max(2, size // 2)
     ink = Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SIDE = 28
+from ..contract import SIDE
+
 CENTER = (SIDE - 1) / 2
 
 

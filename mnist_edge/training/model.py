@@ -1,15 +1,11 @@
-"""The network: the classic Keras MNIST multilayer perceptron."""
+"""The network: the classic Keras MNIST multilayer perceptron (a new architecture goes here)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from .tfenv import import_keras
-
-INPUT_NAME = "pixels"
-OUTPUT_NAME = "probabilities"
-INPUT_SIZE = 28 * 28
-NUM_CLASSES = 10
+from ..contract import INPUT_NAME, INPUT_SIZE, NUM_CLASSES, OUTPUT_NAME
+from .keras_env import import_keras
 
 
 def build_mlp(hidden: Sequence[int] = (512, 512), dropout: float = 0.2):
@@ -22,4 +18,3 @@ def build_mlp(hidden: Sequence[int] = (512, 512), dropout: float = 0.2):
             layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
     layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name=OUTPUT_NAME))
     return keras.Sequential(layers, name="mnist_mlp")
-

@@ -1,90 +1,51 @@
 """Train the MLP on MNIST and record what was trained, on what, and how well.
 
-Two recipes ship (``RECIPES``): ``seed`` is the classic Keras tutorial exactly;
-``edge`` keeps the same network (and so the same size on the edge) but trains it
-longer on distorted digits with a cosine learning-rate schedule, label
-smoothing, weight decay and early stopping on a validation split carved from the
-training set. The test set is only ever used for the final evaluation.
+The test set is only ever used for the final evaluation. When early stopping restores the best
+epoch's weights, the metrics describe that epoch (``best_epoch``), the one the saved model is from.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .atomic import atomic_path, write_json
-from .augment import Distortion
-from .hashing import sha256_file
-from .data import load_mnist, subsample, to_model_input
-from .model import NUM_CLASSES, build_mlp
-from .tfenv import import_keras
+from ..contract import DEFAULT_DIR, KERAS_FILE, METRICS_FILE, NUM_CLASSES
+from ..faults import crash_point
+from ..files import atomic_path, write_json
+from ..provenance import library_versions, sha256_file
+from .data import check_source, load_mnist, subsample, to_model_input
+from .keras_env import import_keras
+from .model import build_mlp
+from .recipes import TrainConfig, check_config
 
-MODEL_FILE = "model.keras"
-METRICS_FILE = "metrics.json"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    recipe: str = "custom"
-    epochs: int = 5
-    seed: int = 0
-    hidden: tuple[int, ...] = field(default=(512, 512))
-    dropout: float = 0.2
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    limit: int | None = None  # train on a seeded random subset of this many images
-    schedule: str = "constant"  # or "cosine" (decay to 1 % over all epochs, 1 epoch warm-up)
-    weight_decay: float = 0.0  # decoupled (AdamW) when > 0
-    label_smoothing: float = 0.0
-    distortion: Distortion | None = None  # random affine/elastic distortion of training batches
-    validation: int = 0  # training images held out to pick the best epoch
-    patience: int | None = None  # early stopping on validation accuracy
-
-    def replace(self, **changes) -> "TrainConfig":
-        """A copy with the given fields changed; ``None`` values are ignored."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-
-RECIPES = {
-    "seed": TrainConfig(recipe="seed"),
-    "edge": TrainConfig(
-        recipe="edge",
-        epochs=40,
-        dropout=0.25,
-        batch_size=128,
-        learning_rate=2e-3,
-        schedule="cosine",
-        weight_decay=2e-5,
-        label_smoothing=0.1,
-        distortion=Distortion(),
-        validation=5000,
-        patience=10,
-    ),
-}
-DEFAULT_RECIPE = "edge"
+MODEL_FILE = KERAS_FILE  # the name before 0.2.0
 
 
 def train(
-    config: TrainConfig, out_dir: str | Path = "artifacts", data=None, verbose: int | str = "auto", command: str | None = None
+    config: TrainConfig,
+    out_dir: str | Path = DEFAULT_DIR,
+    data=None,
+    verbose: int | str = "auto",
+    command: str | None = None,
 ) -> dict:
     """Train, evaluate on the full test set, write ``model.keras`` and ``metrics.json``; return the metrics.
 
     ``command`` is the command line that asked for this run; it is recorded so a model card can say
-    how to reproduce the model.
+    how to reproduce the model. Inputs are checked before TensorFlow is imported.
     """
+    check_config(config)
+    check_source(data)
     keras = import_keras()
     import tensorflow as tf
 
     started = time.perf_counter()
     mnist = load_mnist(data)
-    x_all, y_all = subsample(mnist.x_train, mnist.y_train, config.limit, config.seed)
+    check_config(config, available=len(mnist.x_train))
+    x_all, y_all = subsample(mnist.x_train, mnist.y_train, config.train_images, config.seed)
     x_train, y_train, x_val, y_val = _split_validation(to_model_input(x_all), y_all, config.validation, config.seed)
     x_test = to_model_input(mnist.x_test)
 
@@ -97,32 +58,39 @@ def train(
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
-    callbacks = []
+    early_stopping = None
     if config.patience and len(x_val):
-        callbacks.append(
-            keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience, restore_best_weights=True)
+        early_stopping = keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=config.patience, restore_best_weights=True
         )
     history = model.fit(
         _training_dataset(tf, x_train, y_train, config),
         epochs=config.epochs,
         steps_per_epoch=steps,
         validation_data=(x_val, _one_hot(y_val)) if len(x_val) else None,
-        callbacks=callbacks,
+        callbacks=[early_stopping] if early_stopping else [],
         shuffle=False,  # the dataset shuffles itself
         verbose=verbose,
     )
+    trained_epochs = len(history.history["loss"])
+    # the epoch whose weights the model holds now (EarlyStopping restores the best one), 0-based
+    kept = _restored_epoch(early_stopping, trained_epochs)
     probabilities = model.predict(x_test, batch_size=1000, verbose=0)
     out_dir = Path(out_dir)
-    with atomic_path(out_dir / MODEL_FILE, suffix=".keras") as tmp:
+    crash_point("train:before-save")
+    with atomic_path(out_dir / KERAS_FILE, suffix=".keras") as tmp:
         model.save(tmp)
         model_sha256 = sha256_file(tmp)
-    trained_epochs = len(history.history["loss"])
+    crash_point("train:after-model-save")
+    figures = history.history
     metrics = {
         "test_accuracy": float((probabilities.argmax(axis=1) == mnist.y_test).mean()),
         "test_loss": _cross_entropy(probabilities, mnist.y_test),
-        "train_accuracy": float(history.history["accuracy"][-1]),
-        "train_loss": float(history.history["loss"][-1]),
+        "train_accuracy": float(figures["accuracy"][kept]),
+        "train_loss": float(figures["loss"][kept]),
+        "best_epoch": kept + 1,  # 1-based, as Keras prints epochs; the saved model is from this epoch
         "epochs_trained": trained_epochs,
+        "weights_from": "best validation epoch (restored by early stopping)" if early_stopping else "last epoch",
         "train_examples": int(len(x_train)),
         "validation_examples": int(len(x_val)),
         "test_examples": int(len(x_test)),
@@ -135,16 +103,23 @@ def train(
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
     if len(x_val):
-        metrics["best_validation_accuracy"] = float(max(history.history["val_accuracy"]))
+        metrics["validation_accuracy"] = float(figures["val_accuracy"][kept])
+        metrics["validation_loss"] = float(figures["val_loss"][kept])
+        metrics["best_validation_accuracy"] = float(max(figures["val_accuracy"]))
     write_json(out_dir / METRICS_FILE, metrics)
     return metrics
+
+
+def _restored_epoch(early_stopping, trained_epochs: int) -> int:
+    """0-based epoch of the weights the model ends with."""
+    if early_stopping is not None and getattr(early_stopping, "best_weights", None) is not None:
+        return int(early_stopping.best_epoch)
+    return trained_epochs - 1
 
 
 def _split_validation(x: np.ndarray, y: np.ndarray, count: int, seed: int):
     if count <= 0:
         return x, y, x[:0], y[:0]
-    if count >= len(x):
-        raise ValueError(f"validation split of {count} leaves no training images out of {len(x)}")
     order = np.random.default_rng(seed + 1).permutation(len(x))
     val, train = np.sort(order[:count]), np.sort(order[count:])
     return x[train], y[train], x[val], y[val]
@@ -196,15 +171,3 @@ def _config_dict(config: TrainConfig) -> dict:
     out = asdict(config)
     out["hidden"] = list(config.hidden)
     return out
-
-
-def library_versions() -> dict:
-    """Versions of what shaped the model; only modules already imported are asked."""
-    import sys
-
-    versions = {"mnist_edge": __version__, "python": platform.python_version()}
-    for name in ("numpy", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime"):
-        module = sys.modules.get(name)
-        if module is not None:
-            versions[name] = getattr(module, "__version__", "unknown")
-    return versions

@@ -1,0 +1,153 @@
+"""``export()``: Keras → ONNX fp32 (+ int8), each with a model card, behind the parity gate.
+
+Named steps, each callable on its own:
+
+    check_inputs → convert → quantize → measure (parity) → check (gate) → describe (card) → publish
+
+Nothing reaches its final name before the gate passes: models are written to temporary files
+beside their destination, checked, stamped with their card and only then renamed (``publish``).
+A failed gate or a crash before ``publish`` leaves earlier exports untouched. ``publish`` renames
+one file after the other, so a crash between the two renames leaves a new fp32 beside an older
+int8 model: each file is whole, the pair is mixed (an atomic set publish is future work).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..contract import DEFAULT_DIR, FP32_FILE, INT8_FILE
+from ..errors import ConfigError, ParityError
+from ..faults import crash_point
+from ..files import temp_beside, write_json
+from ..provenance import sha256_file
+from ..training.data import Mnist, check_source, load_mnist, subsample, to_model_input
+from .card import add_card, card_source_keras_sha, model_card, training_record
+from .convert import check_keras_path, keras_to_onnx, load_keras_model
+from .parity import FP32, INT8, Gate, parity_report, report_file
+from .quantize import QUANTIZE_MODES, quantize
+
+
+@dataclass
+class ExportConfig:
+    quantize: str | None = None  # None, "static" or "dynamic"
+    calibration_images: int = 1000
+    seed: int = 0
+    enforce_gate: bool = True  # False: publish even when the gate fails (--no-gate)
+    test_images: int | None = None  # compare on the first N test images only
+    measure_speed: bool = True
+    gate: Gate = Gate()
+    command: str | None = None  # the command line that ran the export, for the card
+
+
+def export(
+    model_path: str | Path, out_dir: str | Path = DEFAULT_DIR, config: ExportConfig = ExportConfig(), data=None
+) -> dict:
+    """Export ``model_path`` to ONNX in ``out_dir``; return ``{"files", "removed", "parity"}``."""
+    model_path, out_dir = Path(model_path), Path(out_dir)
+    check_inputs(model_path, config, data)
+    keras_model = load_keras_model(model_path)
+    mnist = load_mnist(data)
+    x_test, y_test = to_model_input(mnist.x_test)[: config.test_images], mnist.y_test[: config.test_images]
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _staging() as staged:
+        staged[FP32] = convert(keras_model, out_dir)
+        if config.quantize:
+            staged[INT8] = quantize_step(staged[FP32], out_dir, config, mnist)
+        report = parity_report(keras_model, staged, x_test, y_test, model_path, config.gate, config.measure_speed)
+        check(report, config)
+        keras_sha = sha256_file(model_path)
+        describe(staged, report, model_path, keras_sha, mnist, config)
+        finals = publish(staged, out_dir)
+    removed = remove_stale_int8(out_dir, keras_sha) if not config.quantize else []
+    write_json(report_file(out_dir, len(x_test), len(mnist.x_test)), report)
+    files = {k: str(finals[k]) for k in report["models"] if k in finals}
+    return {"files": files, "removed": removed, "parity": report}
+
+
+def check_inputs(model_path: Path, config: ExportConfig, data=None) -> None:
+    """Everything that can be checked before TensorFlow is imported."""
+    if config.quantize not in (None, *QUANTIZE_MODES):
+        raise ConfigError(f"quantize must be one of {QUANTIZE_MODES}, not {config.quantize!r}")
+    check_keras_path(model_path)
+    check_source(data)
+
+
+def convert(keras_model, out_dir: Path) -> Path:
+    """Step 1: the fp32 ONNX model, in a temporary file beside its final name."""
+    path = temp_beside(out_dir / FP32_FILE)
+    path.write_bytes(keras_to_onnx(keras_model).SerializeToString())
+    return path
+
+
+def quantize_step(fp32_path: Path, out_dir: Path, config: ExportConfig, mnist: Mnist) -> Path:
+    """Step 2: the int8 model (fused and quantized), in a temporary file beside its final name."""
+    x_train, _ = subsample(mnist.x_train, mnist.y_train, config.calibration_images, config.seed)
+    path = temp_beside(out_dir / INT8_FILE)
+    quantize(fp32_path, path, config.quantize, to_model_input(x_train))
+    return path
+
+
+def check(report: dict, config: ExportConfig) -> None:
+    """Step 4: the gate; ParityError names the failed checks unless the gate is off."""
+    if config.enforce_gate and not report["passed"]:
+        raise ParityError("parity gate failed: " + "; ".join(report["failures"]) + "; previous exports kept")
+
+
+def describe(staged: dict[str, Path], report: dict, model_path: Path, keras_sha: str, mnist: Mnist, config) -> None:
+    """Step 5: write each staged model's card into its metadata."""
+    source = {
+        "keras_model": model_path.name,
+        "keras_model_sha256": keras_sha,
+        "keras_test_accuracy": report["models"]["keras"]["accuracy"],
+        "data": mnist.provenance(),
+        "training": training_record(model_path, keras_sha),
+        "export_command": config.command,
+    }
+    for kind, path in staged.items():
+        mode = None if kind == FP32 else config.quantize
+        card = model_card(source, mode, report["models"][kind], report["test_images"], config.calibration_images)
+        add_card(path, card)
+
+
+def publish(staged: dict[str, Path], out_dir: Path) -> dict[str, Path]:
+    """Step 6: rename the staged files onto their final names (fp32 first); empties ``staged``."""
+    finals = {FP32: out_dir / FP32_FILE, INT8: out_dir / INT8_FILE}
+    crash_point("export:before-publish")
+    for i, (kind, path) in enumerate(list(staged.items())):
+        if i:
+            crash_point("export:between-publish")
+        os.replace(path, finals[kind])
+        del staged[kind]
+    crash_point("export:after-publish")
+    return finals
+
+
+def remove_stale_int8(out_dir: Path, keras_sha: str) -> list[str]:
+    """After an fp32-only export: delete an int8 model exported from another Keras model.
+
+    Else ``predict`` would go on picking an int8 model of another network.
+    """
+    path = out_dir / INT8_FILE
+    if not path.is_file():
+        return []
+    recorded = card_source_keras_sha(path)
+    if recorded is None or recorded == keras_sha:  # unreadable or card-less: not ours to delete
+        return []
+    path.unlink()
+    return [str(path)]
+
+
+@contextlib.contextmanager
+def _staging():
+    """A dict of kind → temp path; whatever is still in it on exit is deleted."""
+    staged: dict[str, Path] = {}
+    try:
+        yield staged
+    finally:
+        for path in staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()

@@ -1,0 +1,65 @@
+"""fp32 ONNX → int8 ONNX with onnxruntime's quantizer: static (calibrated) or dynamic."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..contract import INPUT_NAME
+
+QUANTIZE_MODES = ("static", "dynamic")
+
+
+def quantize(fp32_path: Path, int8_path: Path, mode: str, calibration: np.ndarray) -> None:
+    """Write an int8 copy of ``fp32_path``: static (calibrated on ``calibration``) or dynamic.
+
+    Static: the Dense layers are first fused into Gemm nodes, quantized per tensor (uint8
+    activations, int8 weights) into one QGemm each, and the last QGemm writes float logits for the
+    float Softmax. Five nodes instead of nine; why each choice, with figures: benchmarks/int8_variants.py.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
+
+    from .fusion import float_output_last_qgemm, fuse_dense_layers
+
+    root = logging.getLogger()
+    saved_level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer logs generic advice on the root logger
+    try:
+        if mode == "dynamic":
+            quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
+            return
+        fused = onnx.load(str(fp32_path))
+        fuse_dense_layers(fused)
+        onnx.save(fused, str(int8_path))  # the quantizer reads a file; int8_path is our temp file
+        quantize_static(
+            str(int8_path),
+            str(int8_path),
+            _CalibrationReader(calibration),
+            quant_format=QuantFormat.QOperator,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=False,  # per-channel QGemm runs 1.3x slower at batch 1 and is no more accurate here
+            op_types_to_quantize=["Gemm", "Relu"],  # softmax stays float: smooth confidences
+        )
+        quantized = onnx.load(str(int8_path))
+        float_output_last_qgemm(quantized)
+        onnx.save(quantized, str(int8_path))
+    finally:
+        root.setLevel(saved_level)
+
+
+class _CalibrationReader:
+    """Feeds calibration images to onnxruntime's static quantizer in batches."""
+
+    def __init__(self, images: np.ndarray, batch: int = 100):
+        self._batches = iter([images[i : i + batch] for i in range(0, len(images), batch)])
+
+    def get_next(self):
+        batch = next(self._batches, None)
+        return None if batch is None else {INPUT_NAME: batch}
+
+    def rewind(self):  # part of the reader protocol; a single pass is all we offer
+        pass
