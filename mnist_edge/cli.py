@@ -197,7 +197,7 @@ def export(data, model_path, out_dir, quantize, calibration_images, no_gate, ali
         click.echo(json.dumps(result))
         return
     click.echo(format_report(result["parity"]))
-    for path in result["files"].values():
+    for path in [*result["files"].values(), result["report_file"]]:
         click.echo(f"wrote {path}")
     for path in result["removed"]:
         click.echo(f"removed {path} (exported from another Keras model; use --quantize to refresh it)")

@@ -177,3 +177,5 @@ def test_fp32_only_export_removes_an_int8_model_of_another_network(exported, tmp
     result = export(folder / "model.keras", folder, ExportConfig(measure_speed=False, test_images=500), mnist_dir)
     assert result["removed"] == [str(folder / "model.int8.onnx")]
     assert not (folder / "model.int8.onnx").exists() and (folder / "model.onnx").exists()
+    assert result["report_file"] == str(folder / "parity.first-500.json")  # a partial check: not parity.json
+    assert not (folder / "parity.json").exists()

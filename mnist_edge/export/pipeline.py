@@ -45,7 +45,7 @@ class ExportConfig:
 def export(
     model_path: str | Path, out_dir: str | Path = DEFAULT_DIR, config: ExportConfig = ExportConfig(), data=None
 ) -> dict:
-    """Export ``model_path`` to ONNX in ``out_dir``; return ``{"files", "removed", "parity"}``."""
+    """Export ``model_path`` to ONNX in ``out_dir``; return ``{"files", "removed", "parity", "report_file"}``."""
     model_path, out_dir = Path(model_path), Path(out_dir)
     check_inputs(model_path, config, data)
     keras_model = load_keras_model(model_path)
@@ -63,9 +63,10 @@ def export(
         describe(staged, report, model_path, keras_sha, mnist, config)
         finals = publish(staged, out_dir)
     removed = remove_stale_int8(out_dir, keras_sha) if not config.quantize else []
-    write_json(report_file(out_dir, len(x_test), len(mnist.x_test)), report)
+    saved = report_file(out_dir, len(x_test), len(mnist.x_test))  # parity.first-N.json for a partial run
+    write_json(saved, report)
     files = {k: str(finals[k]) for k in report["models"] if k in finals}
-    return {"files": files, "removed": removed, "parity": report}
+    return {"files": files, "removed": removed, "parity": report, "report_file": str(saved)}
 
 
 def check_inputs(model_path: Path, config: ExportConfig, data=None) -> None:
