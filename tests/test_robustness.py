@@ -21,7 +21,7 @@ from PIL import Image
 from conftest import MNIST_EDGE, copy_model_dir, run_cli
 from mnist_edge.faults import ENV_VAR as FAULT_ENV
 from mnist_edge.photo_like import photo_of_digit
-from mnist_edge.runtime import ImageError, Predictor, preprocess
+from mnist_edge.runtime import ImageError, Predictor, decode, preprocess
 from mnist_edge.runtime.preprocess import MAX_PIXELS
 
 
@@ -134,10 +134,10 @@ def test_unreadable_file_is_reported(tmp_path, monkeypatch):
     path = tmp_path / "locked.png"
     path.write_bytes(b"x")
 
-    def denied(self):
+    def denied(path, flags):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_bytes", denied)  # root can read anything, so simulate chmod 000
+    monkeypatch.setattr(decode, "_nonblocking", denied)  # root can read anything, so simulate chmod 000
     with pytest.raises(ImageError, match="Permission denied"):
         preprocess(path)
 

@@ -1,4 +1,4 @@
-"""Stage 3, the edge runtime: image → MNIST-style tensor → probabilities, with numpy, onnxruntime and Pillow only.
+"""Stage 3, the edge runtime: image → MNIST-style tensor → probabilities, with numpy, onnxruntime, Pillow and OpenCV (headless) only.
 
 Sealed: nothing here imports TensorFlow, Keras, tf2onnx, onnx, or the training/export/cli modules;
 only ``mnist_edge.contract``, ``mnist_edge.errors`` and the version (import-linter enforces it).
@@ -13,7 +13,7 @@ from ..errors import ImageError, ModelError
 from .batch import predict_files, predict_inputs
 from .inputs import expand_inputs
 from .predictor import Prediction, Predictor, default_model_path, shipped_model_path
-from .preprocess import load_image, preprocess
+from .preprocess import Reading, preprocess, read_digit
 from .records import format_line, prediction_record
 
 __all__ = [
@@ -25,9 +25,10 @@ __all__ = [
     "default_model_path",
     "expand_inputs",
     "format_line",
-    "load_image",
     "predict_files",
     "predict_inputs",
+    "Reading",
+    "read_digit",
     "prediction_record",
     "preprocess",
     "shipped_model_path",

@@ -11,7 +11,7 @@ from ..contract import DEFAULT_DIR
 from ..errors import ImageError, first_line
 from .inputs import expand_inputs
 from .predictor import Prediction, Predictor, default_model_path, to_prediction
-from .preprocess import preprocess
+from .preprocess import Reading, read_digit
 
 CHUNK = 256
 
@@ -22,18 +22,19 @@ def predict_files(
     """Yield ``(path, Prediction)`` or ``(path, error)`` for every path, in order."""
     for start in range(0, len(paths), chunk):
         part = paths[start : start + chunk]
-        tensors: dict[int, np.ndarray] = {}
+        readings: dict[int, Reading] = {}
         errors: dict[int, Exception] = {}
         for i, path in enumerate(part):
             try:
-                tensors[i] = preprocess(path)
+                readings[i] = read_digit(path)
             except ImageError as e:
                 errors[i] = e
             except Exception as e:  # never let one odd file stop the run
                 errors[i] = ImageError(f"unexpected {type(e).__name__}: {first_line(e)}")
-        probs = iter(predictor.probabilities(np.stack(list(tensors.values())))) if tensors else iter(())
+        batch = np.stack([r.tensor for r in readings.values()]) if readings else None
+        probs = iter(predictor.probabilities(batch)) if batch is not None else iter(())
         for i, path in enumerate(part):
-            yield path, errors[i] if i in errors else to_prediction(next(probs))
+            yield path, errors[i] if i in errors else to_prediction(next(probs), readings[i].box)
 
 
 def predict_inputs(

@@ -16,7 +16,7 @@ from ..contract import FP32_FILE, INPUT_SIZE, INT8_FILE, NUM_CLASSES, PREPROCESS
 from ..errors import ModelError, first_line
 from .card import card_from_metadata, validate_card
 from .integrity import graph_sha256
-from .preprocess import ImageSource, preprocess
+from .preprocess import ImageSource, Reading, read_digit
 
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
@@ -27,6 +27,7 @@ class Prediction:
     label: int
     confidence: float
     probabilities: tuple[float, ...]
+    box: tuple[int, int, int, int] | None = None  # the digit in the picture: x0, y0, x1, y1 (pixels, x1/y1 exclusive)
 
     def top_k(self, k: int) -> list[tuple[int, float]]:
         order = np.argsort(self.probabilities)[::-1][:k]
@@ -119,20 +120,23 @@ class Predictor:
         return bound.probabilities.copy()
 
     def predict(self, image: ImageSource) -> Prediction:
-        return self.predict_batch([image])[0]
+        """Find the digit in one picture and classify it; ImageError when there is none or it is unreadable."""
+        reading = read_digit(image)
+        return to_prediction(self.probabilities(reading.tensor)[0], reading.box)
 
     def predict_batch(self, images: Sequence[ImageSource] | Iterable[ImageSource]) -> list[Prediction]:
-        """Preprocess every image, then run one batched inference."""
-        tensors = [preprocess(img) for img in images]
-        if not tensors:
+        """Find the digit in every picture, then run one batched inference."""
+        readings: list[Reading] = [read_digit(img) for img in images]
+        if not readings:
             return []
-        batch = np.stack(tensors)
-        return [to_prediction(p) for p in self.probabilities(batch)]
+        batch = np.stack([r.tensor for r in readings])
+        return [to_prediction(p, r.box) for p, r in zip(self.probabilities(batch), readings, strict=True)]
 
 
-def to_prediction(probs: np.ndarray) -> Prediction:
+def to_prediction(probs: np.ndarray, box: tuple[int, int, int, int] | None = None) -> Prediction:
     label = int(np.argmax(probs))
-    return Prediction(label=label, confidence=float(probs[label]), probabilities=tuple(float(p) for p in probs))
+    probabilities = tuple(float(p) for p in probs)
+    return Prediction(label=label, confidence=probabilities[label], probabilities=probabilities, box=box)
 
 
 class _BoundBuffers:

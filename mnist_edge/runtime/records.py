@@ -8,7 +8,10 @@ from .predictor import Prediction
 
 
 def prediction_record(path: str, outcome: Prediction | Exception, top_k: int = 1) -> dict:
-    """``{"path", "label", "confidence", "probabilities"[, "top_k"]}`` or ``{"path", "error"}``."""
+    """``{"path", "label", "confidence", "probabilities", "box"[, "top_k"]}`` or ``{"path", "error"}``.
+
+    ``box`` is where the digit was found: ``[x0, y0, x1, y1]`` in the picture's pixels (x1, y1 exclusive).
+    """
     if isinstance(outcome, Exception):
         return {"path": path, "error": getattr(outcome, "reason", str(outcome))}  # the path is named already
     record = {
@@ -16,6 +19,7 @@ def prediction_record(path: str, outcome: Prediction | Exception, top_k: int = 1
         "label": outcome.label,
         "confidence": outcome.confidence,
         "probabilities": list(outcome.probabilities),
+        "box": list(outcome.box) if outcome.box is not None else None,
     }
     if top_k > 1:
         record["top_k"] = [{"label": d, "probability": p} for d, p in outcome.top_k(top_k)]

@@ -1,0 +1,274 @@
+"""Read a picture as 8-bit gray at the scale the answer needs, with hard limits on bytes and pixels.
+
+Large JPEGs are decoded at 1/2, 1/4 or 1/8 of their size (libjpeg scales while it decodes, which
+costs a fraction of a full decode), straight to gray, so a 12 MP photo never exists as a full-size
+array. Other formats are decoded whole (within the limits) and reduced. The result is a
+``Picture``: a working gray image (ink may be dark or light) plus what is needed to map boxes
+back to the original pixels and to decode a finer view of one region when a digit is small.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ..contract import SIDE
+from ..errors import ImageError, first_line
+
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | np.ndarray
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # larger files are refused before reading
+MAX_PIXELS = 50_000_000  # larger declared sizes are refused before decoding (decompression bombs)
+MAX_DECODED_BYTES = 256 * 1024 * 1024  # declared pixels × bytes per pixel of the decoded mode
+MAX_ASPECT = 50  # a picture longer than this times its width (or the reverse) holds no digit
+WORK_MIN_SHORT = 200  # the working image keeps at least this short side (when the picture has it)
+
+cv2.setNumThreads(1)  # pictures are small: OpenCV's own thread pool only adds overhead and contention
+
+_BYTES_PER_PIXEL = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "La": 2,
+    "PA": 2,
+    "I;16": 2,
+    "I;16B": 2,
+    "I;16L": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "LAB": 3,
+    "HSV": 3,
+    "RGBA": 4,
+    "RGBa": 4,
+    "RGBX": 4,
+    "CMYK": 4,
+    "I": 4,
+    "F": 4,
+}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass
+class Picture:
+    """A decoded picture: ``gray`` (uint8) at ``scale`` original pixels per pixel, and its source."""
+
+    gray: np.ndarray
+    scale: float
+    size: tuple[int, int]  # the original (width, height), upright
+    data: bytes | None = None  # encoded bytes, kept to decode a finer view
+    full: np.ndarray | None = None  # the finest gray already in memory (non-JPEG pictures)
+
+    def finer(self, factor: float) -> tuple[np.ndarray, float]:
+        """A gray view about ``factor`` times finer than ``gray`` (capped at the original): (image, scale)."""
+        if self.full is not None:
+            return self.full, self.size[0] / self.full.shape[1]
+        if self.data is None:
+            return self.gray, self.scale
+        target = max(1.0, self.scale / factor)
+        img = _open(self.data)
+        img.draft("L", (int(img.size[0] / target), int(img.size[1] / target)))
+        gray = _upright(img, _gray_of(img))
+        return gray, self.size[0] / gray.shape[1]
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES; FIFOs, devices and folders are refused."""
+    try:
+        with open(path, "rb", opener=_nonblocking) as f:
+            mode = os.fstat(f.fileno())
+            if stat.S_ISDIR(mode.st_mode):
+                raise ImageError("is a directory (with no image files)")
+            if not stat.S_ISREG(mode.st_mode):
+                raise ImageError("not a regular file (a pipe, socket or device)")
+            if mode.st_size > MAX_FILE_BYTES:
+                raise ImageError(f"file is {mode.st_size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+            data = f.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise ImageError("is a directory (with no image files)") from None
+    except OSError as e:
+        raise ImageError(e.strerror or str(e)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"file is over the {MAX_FILE_BYTES}-byte limit")
+    return data
+
+
+def _nonblocking(path, flags):
+    return os.open(path, flags | os.O_NONBLOCK)  # opening a FIFO must not wait for a writer
+
+
+def decode(source: ImageSource) -> Picture:
+    """Any supported source → ``Picture``; every failure is an ImageError with a one-line reason."""
+    if isinstance(source, np.ndarray):
+        return _from_array(source)
+    if isinstance(source, Image.Image):
+        return _from_image(source, None)
+    if isinstance(source, (str, os.PathLike)):
+        data = read_bytes(source)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        raise ImageError(f"cannot read an image from {type(source).__name__}")
+    if not data:
+        raise ImageError("empty file")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"image data is over the {MAX_FILE_BYTES}-byte limit")
+    return _from_image(_open(data), data)
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # our own limits, below Pillow's, are checked next
+            return Image.open(io.BytesIO(data))  # reads the header only
+    except Image.DecompressionBombError:
+        raise ImageError(f"image dimensions are over the {MAX_PIXELS}-pixel limit") from None
+    except Exception as e:  # Pillow raises many types for damaged files
+        raise _unreadable(e) from None
+
+
+def _from_image(img: Image.Image, data: bytes | None) -> Picture:
+    w, h = img.size
+    _check_size(w, h, img.mode)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if img.format == "JPEG" and data is not None:
+                scale = 1
+                while scale < 8 and min(w, h) // (scale * 2) >= WORK_MIN_SHORT:
+                    scale *= 2
+                img.draft("L", (w // scale, h // scale))  # decode at 1/scale, luminance only
+            gray = _upright(img, _gray_of(img))
+    except ImageError:
+        raise
+    except Exception as e:
+        raise _unreadable(e) from None
+    size = _upright_size(img, w, h)
+    full = None
+    if data is None or img.format != "JPEG":
+        full = gray  # already decoded whole; keep it for fine crops (bounded by the pixel limit)
+        gray = _reduce(gray)
+    return Picture(gray, size[0] / gray.shape[1], size, data if img.format == "JPEG" else None, full)
+
+
+_OBJECT_REPR = re.compile(r"(?:image file )?<[^<>]*? at 0x[0-9a-fA-F]+>")
+
+
+def _unreadable(error: Exception) -> ImageError:
+    """One line for a decoder failure, without Python object reprs (``<_io.BytesIO object at 0x…>``)."""
+    return ImageError(f"not a readable image ({_OBJECT_REPR.sub('the image bytes', first_line(error))})")
+
+
+def _check_size(w: int, h: int, mode: str) -> None:
+    if w < 1 or h < 1:
+        raise ImageError(f"image is {w}x{h}: empty")
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"image is {w}x{h}, over the {MAX_PIXELS}-pixel limit")
+    decoded = w * h * _BYTES_PER_PIXEL.get(mode, 4)
+    if decoded > MAX_DECODED_BYTES:
+        raise ImageError(f"image is {w}x{h} {mode}, {decoded} bytes decoded, over the {MAX_DECODED_BYTES}-byte limit")
+    if max(w, h) > MAX_ASPECT * min(w, h) and min(w, h) < SIDE:
+        raise ImageError(f"image is {w}x{h}: too thin to hold a digit")
+
+
+def _gray_of(img: Image.Image) -> np.ndarray:
+    """The first frame as uint8 gray; transparency composited on white, 16-bit and float scaled."""
+    img.seek(0)
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float32)
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+        top = float(arr.max(initial=0))
+        full_scale = 1.0 if mode == "F" and top <= 1 else 65535.0 if top > 255 else 255.0
+        return np.clip(arr * (255.0 / full_scale), 0, 255).astype(np.uint8)
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        rgba = np.asarray(img.convert("RGBA"))
+        return _over_white(cv2.cvtColor(np.ascontiguousarray(rgba[..., :3]), cv2.COLOR_RGB2GRAY), rgba[..., 3])
+    if mode != "L":
+        img = img.convert("L")
+    return np.asarray(img)
+
+
+def _over_white(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Composite a gray image with an alpha channel on white paper (transparent reads as paper)."""
+    g = gray.astype(np.uint16) * alpha + 255 * (255 - alpha.astype(np.uint16))
+    return ((g + 127) // 255).astype(np.uint8)
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        return int(img.getexif().get(0x0112, 1))
+    except Exception:  # a damaged EXIF block is no reason to refuse the picture
+        return 1
+
+
+def _upright(img: Image.Image, gray: np.ndarray) -> np.ndarray:
+    method = _TRANSPOSE.get(_orientation(img))
+    if method is None:
+        return np.ascontiguousarray(gray)
+    return np.asarray(Image.fromarray(gray).transpose(method))
+
+
+def _upright_size(img: Image.Image, w: int, h: int) -> tuple[int, int]:
+    return (h, w) if _orientation(img) in (5, 6, 7, 8) else (w, h)
+
+
+def _reduce(gray: np.ndarray) -> np.ndarray:
+    """Halve (by area) while the short side stays at least WORK_MIN_SHORT."""
+    h, w = gray.shape
+    k = 1
+    while min(h, w) // (k * 2) >= WORK_MIN_SHORT:
+        k *= 2
+    if k == 1:
+        return gray
+    return cv2.resize(gray, (w // k, h // k), interpolation=cv2.INTER_AREA)
+
+
+def _from_array(arr: np.ndarray) -> Picture:
+    """numpy input: (28, 28), (784,), (1, 784), (1, 28, 28) are one digit; (H, W), (H, W, 1|3|4) pictures."""
+    a = np.asarray(arr)
+    if a.dtype.kind not in "uifb":
+        raise ImageError(f"array of dtype {a.dtype} is not an image")
+    if a.shape in ((SIDE * SIDE,), (1, SIDE * SIDE), (1, SIDE, SIDE), (1, SIDE, SIDE, 1)):
+        a = a.reshape(SIDE, SIDE)
+    elif a.ndim == 1 or (a.ndim == 2 and 1 in a.shape and a.size > 1):
+        raise ImageError(
+            f"array of shape {a.shape} is ambiguous: pass one digit as (28, 28) or (784,), a picture as (H, W)"
+        )
+    if a.ndim == 3 and a.shape[-1] in (1, 3, 4):
+        pass
+    elif a.ndim != 2:
+        raise ImageError(f"array of shape {a.shape} is not an image (expected (H, W) or (H, W, 1|3|4))")
+    h, w = a.shape[:2]
+    _check_size(w, h, "F")
+    a = a.astype(np.float32) if a.dtype != np.uint8 else a
+    if a.dtype != np.uint8:
+        if not np.isfinite(a).all():
+            raise ImageError("array holds NaN or infinite values")
+        top = 1.0 if a.max(initial=0) <= 1.0 else 255.0 if a.max() <= 255 else float(a.max())
+        a = np.clip(a * (255.0 / top), 0, 255).round().astype(np.uint8)
+    if a.ndim == 3:
+        channels = a.shape[-1]
+        if channels == 1:
+            a = a[..., 0]
+        else:
+            gray = cv2.cvtColor(np.ascontiguousarray(a[..., :3]), cv2.COLOR_RGB2GRAY)
+            a = _over_white(gray, a[..., 3]) if channels == 4 else gray
+    a = np.ascontiguousarray(a)
+    return Picture(_reduce(a), 1.0, (w, h), None, a)

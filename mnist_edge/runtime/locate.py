@@ -1,0 +1,149 @@
+"""Find the digit in a picture: where the ink is, which strokes belong together, which group is the digit.
+
+Works on the working gray image of ``decode`` (a few hundred pixels a side) in four steps:
+
+1. ink: how much darker each pixel is than the paper around it. The paper is a morphological
+   closing with a kernel wider than any stroke, so shading, vignetting and the step edges of a
+   table or a shadow band are paper, not ink (``ink_map``);
+2. threshold relative to the darkest ink, then the outer contours of the ink (one per stroke);
+3. drop specks and long thin structures (ruled lines, paper and table edges);
+4. merge strokes closer than a small gap (the broken strokes of one digit) and pick the group
+   with the most ink, discounting groups that touch the frame, span most of it, or are far too
+   elongated to be a digit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAPER_KERNEL = 0.25  # of the short side: wider than the thickest stroke of the largest digit
+MIN_PEAK_INK = 40  # of 255: darkest ink must be at least this much darker than its paper
+INK_FRACTION = 0.4  # a pixel is ink when darker than this fraction of the darkest ink
+MIN_INK = 30  # …and never below this (of 255), whatever the darkest ink
+SMOOTH_MIN_SIDE = 100  # pictures with a shorter short side are not smoothed
+STROKE_GAP = 0.015  # of the short side: strokes this close belong to one digit
+LINE_LENGTH = 0.25  # of the short side: a stroke longer than this and…
+LINE_THINNESS = 0.08  # …thinner than this fraction of its length is a line, not part of a digit
+
+
+@dataclass(frozen=True)
+class Strokes:
+    """A group of strokes: its box (x0, y0, x1, y1, exclusive) and its contours, in working pixels."""
+
+    box: tuple[int, int, int, int]
+    contours: tuple[np.ndarray, ...]
+    ink: float  # total ink area, for ranking
+
+
+def percentiles(gray: np.ndarray, quantiles) -> list[int]:
+    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+    cdf = np.cumsum(hist) / max(hist.sum(), 1)
+    return [int(np.searchsorted(cdf, q)) for q in quantiles]
+
+
+def ink_map(gray: np.ndarray, kernel: int, dark: bool | None = None) -> tuple[np.ndarray, bool]:
+    """(uint8 ink: 0 paper … 255 black on white, True if the ink is darker than the paper) of a gray image.
+
+    The ink is dark when the long tail of the histogram is on the dark side (``dark`` forces it).
+    The paper is the closing of the image with a ``kernel``-wide square, computed at a quarter of
+    the resolution (the paper varies slowly) and never darker than the pixel itself. Ink is the
+    difference relative to that paper, but never relative to less than half the brightest paper:
+    in a dark region (a table) JPEG ringing would otherwise read as ink.
+    """
+    h, w = gray.shape
+    f = 4 if min(h, w) >= 64 else 1
+    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else gray
+    if dark is None:
+        p01, p50, p99 = percentiles(small, (0.01, 0.5, 0.99))
+        dark = (p50 - p01) >= (p99 - p50)
+    if not dark:
+        gray, small = cv2.bitwise_not(gray), cv2.bitwise_not(small)
+    k = max(3, (kernel // f) | 1)
+    closed = cv2.morphologyEx(
+        small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)), borderType=cv2.BORDER_REPLICATE
+    )
+    paper_level = max(percentiles(closed, (0.95,))[0] // 2, 1)
+    if f > 1:
+        closed = cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR)
+    closed = cv2.max(closed, gray)
+    return cv2.divide(cv2.subtract(closed, gray), cv2.max(closed, paper_level), scale=255), dark
+
+
+def find_strokes(gray: np.ndarray) -> tuple[np.ndarray, bool, list[Strokes]]:
+    """(ink map, whether the ink is dark, groups of strokes ranked most digit-like first) of a gray image."""
+    h, w = gray.shape
+    short = min(h, w)
+    ink, dark = ink_map(gray, max(15, round(short * PAPER_KERNEL) | 1))
+    if short >= SMOOTH_MIN_SIDE:
+        ink = cv2.blur(ink, (3, 3))  # sensor noise; a small picture has no pixel to spare
+    peak = int(ink.max())
+    if peak < MIN_PEAK_INK:
+        return ink, dark, []
+    _, mask = cv2.threshold(ink, max(MIN_INK, int(peak * INK_FRACTION)), 255, cv2.THRESH_BINARY)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    strokes = [s for s in map(_stroke, contours) if s is not None and not _is_line(s, short)]
+    groups = _group(strokes, max(2, round(short * STROKE_GAP)))
+    ranked = sorted(groups, key=lambda g: _score(g, w, h), reverse=True)
+    return ink, dark, [g for g in ranked if _score(g, w, h) > 0]
+
+
+def _stroke(contour: np.ndarray) -> Strokes | None:
+    x, y, bw, bh = cv2.boundingRect(contour)
+    area = cv2.contourArea(contour) + len(contour) / 2 + 1  # pixel area, thin strokes included
+    if area < 4:
+        return None
+    return Strokes((x, y, x + bw, y + bh), (contour,), area)
+
+
+def _is_line(s: Strokes, short: int) -> bool:
+    x0, y0, x1, y1 = s.box
+    length = max(x1 - x0, y1 - y0)
+    return length > LINE_LENGTH * short and s.ink < LINE_THINNESS * length * length
+
+
+def _group(strokes: list[Strokes], gap: int) -> list[Strokes]:
+    """Merge strokes whose boxes are within ``gap`` pixels of each other (transitively)."""
+    if not strokes:
+        return []
+    boxes = np.array([s.box for s in strokes])
+    dx = np.maximum(0, np.maximum(boxes[:, None, 0] - boxes[None, :, 2], boxes[None, :, 0] - boxes[:, None, 2]))
+    dy = np.maximum(0, np.maximum(boxes[:, None, 1] - boxes[None, :, 3], boxes[None, :, 1] - boxes[:, None, 3]))
+    near = (dx <= gap) & (dy <= gap)
+    parent = list(range(len(strokes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(near, 1)), strict=True):
+        parent[root(int(i))] = root(int(j))
+    members: dict[int, list[int]] = {}
+    for i in range(len(strokes)):
+        members.setdefault(root(i), []).append(i)
+    groups = []
+    for idx in members.values():
+        b = boxes[idx]
+        box = (int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max()))
+        groups.append(
+            Strokes(box, tuple(c for i in idx for c in strokes[i].contours), sum(strokes[i].ink for i in idx))
+        )
+    return groups
+
+
+def _score(g: Strokes, w: int, h: int) -> float:
+    """Ink area, discounted for what a digit rarely is: on the frame's edge, frame-sized, or a sliver."""
+    x0, y0, x1, y1 = g.box
+    bw, bh = x1 - x0, y1 - y0
+    score = g.ink
+    if bw > 0.6 * w or bh > 0.6 * h:
+        score *= 0.05
+    if x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1:
+        score *= 0.01
+    if not 0.1 <= bw / bh <= 3:
+        score *= 0.1
+    return score if g.ink >= 6 else 0.0

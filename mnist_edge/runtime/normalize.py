@@ -1,0 +1,113 @@
+"""Turn the strokes of one digit into what the model expects: MNIST's 28×28 normalisation.
+
+MNIST digits are light strokes on black, scaled so the longer side of the digit is 20 px
+(anti-aliased), and centred by centre of mass in a 28×28 field. Before scaling, the strokes are
+brought to MNIST's typical width, measured at a common scale (the digit's long side at 80 px):
+hairline pens are thickened and markers thinned, since the model only ever saw MNIST's pens.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..contract import SIDE
+
+DIGIT_BOX = 20  # MNIST: the longer side of the digit, in pixels
+WIDTH_SCALE = 40  # the digit's long side while its stroke width is measured and adjusted
+MNIST_STROKE = 4.9  # median stroke width of MNIST test digits at that scale (2·area / perimeter)
+THIN, THICK = 0.65, 1.5  # strokes outside these multiples of MNIST_STROKE are adjusted
+INK_LEVEL = 0.35  # the ink level that outlines a stroke when its width is measured
+
+
+def looks_like_mnist(gray: np.ndarray) -> bool:
+    """28×28, light on a dark border, mass near the centre: already normalised, pass it through."""
+    if gray.shape != (SIDE, SIDE):
+        return False
+    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    if float(np.median(border)) > 25:
+        return False
+    total = float(gray.sum())
+    if total <= 0:
+        return False
+    ys, xs = np.indices(gray.shape)
+    cy, cx = float((ys * gray).sum() / total), float((xs * gray).sum() / total)
+    return abs(cy - (SIDE - 1) / 2) <= 2.0 and abs(cx - (SIDE - 1) / 2) <= 2.0
+
+
+def digit_tensor(soft: np.ndarray) -> np.ndarray | None:
+    """Soft ink of one digit (float32 in [0, 1], background 0), tightly cropped → 28×28 float32."""
+    h, w = soft.shape
+    s = WIDTH_SCALE / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    big = cv2.resize(soft, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    big = _match_stroke_width(big)
+    ys, xs = np.nonzero(big > 0.05)
+    if len(ys) == 0:
+        return None
+    return fit_and_center(big[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+
+
+def _match_stroke_width(big: np.ndarray) -> np.ndarray:
+    outline = (big > INK_LEVEL).astype(np.uint8)
+    area = float(cv2.countNonZero(outline))
+    if area == 0:
+        return big
+    perimeter = area - float(cv2.countNonZero(cv2.erode(outline, np.ones((3, 3), np.uint8))))
+    width = 2 * area / max(perimeter, 1.0)
+    if width < THIN * MNIST_STROKE:
+        radius, op = round((MNIST_STROKE - width) / 2), cv2.dilate
+    elif width > THICK * MNIST_STROKE:
+        radius, op = round((width - MNIST_STROKE) / 2), cv2.erode
+    else:
+        return big
+    if radius < 1:
+        return big
+    return op(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+
+
+def fit_and_center(digit: np.ndarray) -> np.ndarray:
+    """Scale the longer side to 20 px (area-averaged), then centre by mass in 28×28; peak ink → 1."""
+    h, w = digit.shape
+    s = DIGIT_BOX / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    small = np.clip(cv2.resize(digit, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR), 0, 1)
+    return center_by_mass(small)
+
+
+def center_by_mass(small: np.ndarray) -> np.ndarray:
+    h, w = small.shape
+    m = cv2.moments(small)
+    cy = m["m01"] / m["m00"] if m["m00"] > 0 else (h - 1) / 2
+    cx = m["m10"] / m["m00"] if m["m00"] > 0 else (w - 1) / 2
+    top = min(max(int(round((SIDE - 1) / 2 - cy)), 0), SIDE - h)
+    left = min(max(int(round((SIDE - 1) / 2 - cx)), 0), SIDE - w)
+    field = np.zeros((SIDE, SIDE), np.float32)
+    field[top : top + h, left : left + w] = small
+    peak = float(field.max())
+    return field / peak if peak > 0 else field
+
+
+def whole_picture_digit(gray: np.ndarray) -> np.ndarray | None:
+    """A small picture that is all digit (a low-resolution crop): global paper/ink levels, no search.
+
+    Polarity from the border (paper), contrast stretched between paper and the brightest ink, ink
+    found with Otsu's threshold, then the usual 20 px box and centre of mass.
+    """
+    g = gray.astype(np.float32) / 255.0
+    border = np.concatenate([g[0], g[-1], g[1:-1, 0], g[1:-1, -1]]) if min(g.shape) >= 3 else g.reshape(-1)
+    if float(np.median(border)) > 0.5:
+        g, border = 1.0 - g, 1.0 - border
+    paper = float(np.median(border))
+    top = float(g.max())
+    if top - paper < 0.1:
+        return None
+    ink = np.clip((g - paper) / (top - paper), 0, 1)
+    level, _ = cv2.threshold((ink * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    threshold = float(np.clip(level / 255.0, 0.2, 0.6))
+    mask = ink > threshold
+    if not mask.any():
+        return None
+    ink = np.where(ink > threshold / 2, ink, 0).astype(np.float32)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return fit_and_center(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
