@@ -1,7 +1,8 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   create .venv, install .[train], train on full MNIST (EPOCHS=N to shorten), export fp32 + int8,
 #               predict the examples
-#   make test   create .venv, install .[train,dev], run the test suite (all tiers)
+#   make test   create .venv, install .[train,dev,portable], run the test suite (all tiers; portable: the
+#               int8 model checked in OpenCV DNN too)
 # Also: make lint (ruff check, ruff format --check, lint-imports), make test-runtime (runtime tier, no TF).
 #
 # Data: $(MNIST_EDGE_DATA) if set; else ../shared/data/mnist if it exists beside this clone;
@@ -32,7 +33,7 @@ $(VENV)/.train-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[train,dev]'
+	$(BIN)/pip install --quiet -e '.[train,dev,portable]'
 	touch $@ $(VENV)/.train-installed
 
 demo: $(VENV)/.train-installed
@@ -53,8 +54,9 @@ lint: $(VENV)/.dev-installed
 SHIPPED_BUILD ?= build/shipped
 shipped-model: $(VENV)/.train-installed
 	$(BIN)/mnist-edge train --recipe edge --seed 0 --out $(SHIPPED_BUILD)
-	$(BIN)/mnist-edge export --model $(SHIPPED_BUILD)/model.keras --quantize
-	cp $(SHIPPED_BUILD)/model.onnx $(SHIPPED_BUILD)/model.int8.onnx mnist_edge/runtime/models/
+	$(BIN)/mnist-edge export --model $(SHIPPED_BUILD)/model.keras --quantize --portable
+	cp $(SHIPPED_BUILD)/model.onnx $(SHIPPED_BUILD)/model.int8.onnx $(SHIPPED_BUILD)/model.int8.portable.onnx \
+		mnist_edge/runtime/models/
 
 # The runtime on its own: a venv with only `pip install .` (plus pytest), no TensorFlow/onnx.
 test-runtime:

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .contract import DEFAULT_DIR, KERAS_FILE, METRICS_FILE
+from .contract import DEFAULT_DIR, KERAS_FILE, METRICS_FILE, PORTABLE_FILE
 from .errors import MnistEdgeError
 
 
@@ -69,6 +69,25 @@ def _hidden_alias(old: str, new: str, **kwargs):
 def _pick(new, old):
     return old if new is None else new
 
+
+def _runtime_list(ctx, param, value: str | None) -> tuple[str, ...] | None:
+    from .export.runtimes import parse_runtimes
+
+    try:
+        return None if value is None else parse_runtimes(value)
+    except MnistEdgeError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+_runtime_option = click.option(
+    "--runtime",
+    "runtimes",
+    default="onnxruntime",
+    show_default=True,
+    callback=_runtime_list,
+    help="Comma-separated runtimes to check each model in: onnxruntime, reference (onnx.reference), "
+    "opencv (OpenCV DNN). A runtime that is not installed is skipped with a note.",
+)
 
 _test_images_option = click.option(
     "--test-images",
@@ -168,6 +187,11 @@ def train(data, recipe, out_dir, epochs, seed, hidden, dropout, batch_size, lear
     help="Also write an int8 model: static (calibrated, the default when the flag is bare) or dynamic.",
 )
 @click.option(
+    "--portable",
+    is_flag=True,
+    help="Also write model.int8.portable.onnx: int8 in default-domain ONNX ops only, for any ONNX runtime.",
+)
+@click.option(
     "--calibration-images",
     type=click.IntRange(1),
     default=1000,
@@ -178,10 +202,11 @@ def train(data, recipe, out_dir, epochs, seed, hidden, dropout, batch_size, lear
 @_hidden_alias("--no-parity", "--no-gate", is_flag=True)
 @_test_images_option
 @_hidden_alias("--parity-limit", "--test-images", type=click.IntRange(1), default=None)
+@_runtime_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def export(data, model_path, out_dir, quantize, calibration_images, no_gate, alias_no_parity, test_images,
-           alias_parity_limit, as_json):  # fmt: skip
-    """Export a Keras model to ONNX (and int8 with --quantize), then check parity with Keras."""
+def export(data, model_path, out_dir, quantize, portable, calibration_images, no_gate, alias_no_parity, test_images,
+           alias_parity_limit, runtimes, as_json):  # fmt: skip
+    """Export a Keras model to ONNX (int8 with --quantize, portable int8 with --portable), then check parity."""
     from .export import ExportConfig, format_report
     from .export import export as run_export
 
@@ -191,6 +216,8 @@ def export(data, model_path, out_dir, quantize, calibration_images, no_gate, ali
         enforce_gate=not (no_gate or alias_no_parity),
         test_images=_pick(test_images, alias_parity_limit),
         command=_command_line(),
+        runtimes=runtimes,
+        portable=portable,
     )
     result = run_export(model_path, out_dir or model_path.parent, config, data)
     if as_json:
@@ -200,7 +227,8 @@ def export(data, model_path, out_dir, quantize, calibration_images, no_gate, ali
     for path in [*result["files"].values(), result["report_file"]]:
         click.echo(f"wrote {path}")
     for path in result["removed"]:
-        click.echo(f"removed {path} (exported from another Keras model; use --quantize to refresh it)")
+        flag = "--portable" if path.endswith(PORTABLE_FILE) else "--quantize"
+        click.echo(f"removed {path} (exported from another Keras model; use {flag} to refresh it)")
 
 
 @cli.command()
@@ -216,12 +244,13 @@ def export(data, model_path, out_dir, quantize, calibration_images, no_gate, ali
 @_test_images_option
 @_hidden_alias("--limit", "--test-images", type=click.IntRange(1), default=None)
 @click.option("--no-speed", is_flag=True, help="Skip the latency and throughput measurements.")
+@_runtime_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-def parity(data, model_dir, test_images, alias_limit, no_speed, as_json):
-    """Compare the ONNX models with the Keras model on the test set; exit 1 if the gate fails."""
+def parity(data, model_dir, test_images, alias_limit, no_speed, runtimes, as_json):
+    """Compare the ONNX models with the Keras model on the test set, in each runtime; exit 1 if the gate fails."""
     from .export import format_report, run_parity
 
-    report = run_parity(model_dir, data, _pick(test_images, alias_limit), measure_speed=not no_speed)
+    report = run_parity(model_dir, data, _pick(test_images, alias_limit), measure_speed=not no_speed, runtimes=runtimes)
     if as_json:
         click.echo(json.dumps(report))
     else:

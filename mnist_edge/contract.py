@@ -19,6 +19,7 @@ KERAS_FILE = "model.keras"  # train → export
 METRICS_FILE = "metrics.json"  # train → export (the card's training record)
 FP32_FILE = "model.onnx"  # export → runtime
 INT8_FILE = "model.int8.onnx"  # export → runtime
+PORTABLE_FILE = "model.int8.portable.onnx"  # export → any ONNX runtime (default-domain ops only)
 PARITY_FILE = "parity.json"  # the full parity report beside the models
 
 

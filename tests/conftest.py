@@ -27,8 +27,9 @@ MODULE_TIER = {
     "test_fusion": "export",
     "test_model_checks": "export",
     "test_pipeline": "export",
+    "test_portable": "export",
 }  # every other module: runtime
-HEAVY_MODULES = ["test_augment.py", "test_fusion.py", "test_model_checks.py", "test_pipeline.py"]
+HEAVY_MODULES = ["test_augment.py", "test_fusion.py", "test_model_checks.py", "test_pipeline.py", "test_portable.py"]
 if importlib.util.find_spec("onnx") is None:  # a runtime-only install: these cannot even be imported
     collect_ignore = HEAVY_MODULES
 
@@ -78,10 +79,10 @@ def trained(tmp_path_factory, mnist_dir) -> dict:
 
 @pytest.fixture(scope="session")
 def exported(trained, mnist_dir) -> dict:
-    """The trained model exported to fp32 and statically quantized int8 ONNX."""
+    """The trained model exported to fp32, statically quantized int8 and portable int8 ONNX."""
     from mnist_edge.export import ExportConfig, export
 
-    config = ExportConfig(quantize="static", calibration_images=500, measure_speed=False)
+    config = ExportConfig(quantize="static", calibration_images=500, measure_speed=False, portable=True)
     result = export(trained["dir"] / "model.keras", trained["dir"], config, mnist_dir)
     return {"dir": trained["dir"], **result}
 

@@ -21,6 +21,7 @@ from ..contract import (
 from ..provenance import library_versions
 from ..runtime.integrity import graph_sha256
 from .convert import OPSET
+from .portable import PORTABLE_OPSET
 
 
 def model_card(
@@ -35,7 +36,7 @@ def model_card(
         "labels": LABELS,
         "preprocessing": {"spec": PREPROCESSING_SPEC, "description": PREPROCESSING_DESCRIPTION},
         "quantization": quantization_text(quantization, calibration_images),
-        "opset": OPSET,
+        "opset": PORTABLE_OPSET if quantization == "portable" else OPSET,
         "source": source,
         "test_accuracy": figures["accuracy"],
         "test_images": test_images,
@@ -63,6 +64,12 @@ def quantization_text(mode: str | None, calibration_images: int) -> str:
         return "none (float32)"
     if mode == "dynamic":
         return "int8 dynamic (weights int8 per tensor, activations quantized at run time)"
+    if mode == "portable":
+        return (
+            "int8 portable: default-domain ONNX ops only (opset 19), QuantizeLinear/DequantizeLinear around one Gemm "
+            f"per Dense layer (weights int8 per tensor, activations uint8, {calibration_images} training images for "
+            "calibration), float biases, float logits and softmax; for any ONNX runtime"
+        )
     return (
         "int8 static QOperator: one QGemm per Dense layer (weights int8 per tensor, activations uint8, "
         f"{calibration_images} training images for calibration), float logits and softmax"

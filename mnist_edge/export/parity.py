@@ -1,9 +1,12 @@
-"""Prove that exported models behave like the Keras model they came from.
+"""Prove that exported models behave like the Keras model they came from, in each runtime.
 
-For each model: accuracy on the test images, top-1 agreement with Keras, the
-largest and mean absolute difference of the probabilities, batch-1 latency
-(p50/p99, one thread), throughput at a large batch, and file size. A ``Gate``
-turns the figures into pass/fail with thresholds that can be overridden.
+For each model and runtime: accuracy on the test images, top-1 agreement with Keras, the
+largest and mean absolute difference of the probabilities, batch-1 latency (p50/p99, one
+thread), throughput at a large batch, and file size. A ``Gate`` turns the figures into
+pass/fail with thresholds that can be overridden, in every runtime alike. Runtimes:
+``runtimes.RUNTIMES`` (onnxruntime by default; the ONNX reference evaluator and OpenCV DNN on
+request). ``report["models"]`` holds Keras and the onnxruntime figures, ``report["runtimes"]``
+every runtime's, ``report["skipped"]`` one line per runtime or model that was not run.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contract import FP32_FILE, INT8_FILE, KERAS_FILE, PARITY_FILE, partial_parity_file
-from ..errors import ModelError
+from ..contract import FP32_FILE, INT8_FILE, KERAS_FILE, PARITY_FILE, PORTABLE_FILE, partial_parity_file
+from ..errors import ModelError, first_line
 from ..files import write_json
 
 KERAS = "keras"
 FP32 = "onnx_fp32"
 INT8 = "onnx_int8"
+PORTABLE = "onnx_int8_portable"
+MODEL_FILES = {FP32: FP32_FILE, INT8: INT8_FILE, PORTABLE: PORTABLE_FILE}
+LABELS = {KERAS: "keras", FP32: "onnx fp32", INT8: "onnx int8", PORTABLE: "int8 portable"}
+DEFAULT_RUNTIMES = ("onnxruntime",)
 
 
 @dataclass(frozen=True)
@@ -36,27 +43,40 @@ class Gate:
     def failures(self, report: dict) -> list[str]:
         """Human-readable list of broken checks; empty when the gate passes."""
         out = []
-        models = report["models"]
-        if FP32 in models:
-            m = models[FP32]
-            if m["agreement"] < self.fp32_min_agreement:
-                out.append(
-                    f"fp32 agrees with Keras on {m['agreement']:.2%} of images (needs {self.fp32_min_agreement:.2%})"
-                )
-            if m["max_abs_diff"] > self.fp32_max_abs_diff:
-                out.append(
-                    f"fp32 differs from Keras by up to {m['max_abs_diff']:.2e} (limit {self.fp32_max_abs_diff:.0e})"
-                )
-        if INT8 in models:
-            m = models[INT8]
-            if m["agreement"] < self.int8_min_agreement:
-                out.append(
-                    f"int8 agrees with Keras on {m['agreement']:.2%} of images (needs {self.int8_min_agreement:.2%})"
-                )
-            if m["accuracy_drop_pp"] > self.int8_max_accuracy_drop_pp:
-                out.append(
-                    f"int8 loses {m['accuracy_drop_pp']:.2f} pp of accuracy (limit {self.int8_max_accuracy_drop_pp} pp)"
-                )
+        per_runtime = report.get("runtimes") or {"onnxruntime": report["models"]}
+        for runtime, models in per_runtime.items():
+            where = "" if runtime == "onnxruntime" else f" in {runtime}"
+            for kind, m in models.items():
+                if "error" in m:
+                    out.append(f"{LABELS.get(kind, kind)}{where} did not run: {m['error']}")
+                elif kind == FP32:
+                    out += self._fp32(m, f"fp32{where}")
+                elif kind in (INT8, PORTABLE):
+                    out += self._int8(m, f"{'int8' if kind == INT8 else 'portable int8'}{where}")
+        return out
+
+    def _fp32(self, m: dict, label: str) -> list[str]:
+        out = []
+        if m["agreement"] < self.fp32_min_agreement:
+            out.append(
+                f"{label} agrees with Keras on {m['agreement']:.2%} of images (needs {self.fp32_min_agreement:.2%})"
+            )
+        if m["max_abs_diff"] > self.fp32_max_abs_diff:
+            out.append(
+                f"{label} differs from Keras by up to {m['max_abs_diff']:.2e} (limit {self.fp32_max_abs_diff:.0e})"
+            )
+        return out
+
+    def _int8(self, m: dict, label: str) -> list[str]:
+        out = []
+        if m["agreement"] < self.int8_min_agreement:
+            out.append(
+                f"{label} agrees with Keras on {m['agreement']:.2%} of images (needs {self.int8_min_agreement:.2%})"
+            )
+        if m["accuracy_drop_pp"] > self.int8_max_accuracy_drop_pp:
+            out.append(
+                f"{label} loses {m['accuracy_drop_pp']:.2f} pp of accuracy (limit {self.int8_max_accuracy_drop_pp} pp)"
+            )
         return out
 
 
@@ -130,9 +150,17 @@ def parity_report(
     keras_path: Path | None = None,
     gate: Gate = Gate(),
     measure_speed: bool = True,
+    runtimes: tuple[str, ...] = DEFAULT_RUNTIMES,
 ) -> dict:
-    """Run Keras and each ONNX model on the test images and gather every figure plus the verdict."""
+    """Run Keras and each ONNX model in each runtime on the test images; every figure plus the verdict.
+
+    A runtime whose package is missing is skipped with a note. A model a runtime does not implement
+    (the fused int8 model outside onnxruntime) is skipped with a note; a default-domain model that
+    fails to load or run in a requested runtime fails the gate.
+    """
     import tensorflow as tf
+
+    from . import runtimes as rt
 
     keras_probs = keras_model.predict(x_test, batch_size=1000, verbose=0)
     keras_call = tf.function(lambda x: keras_model(x, training=False))
@@ -141,29 +169,64 @@ def parity_report(
         models[KERAS]["size_bytes"] = Path(keras_path).stat().st_size
     if measure_speed:
         models[KERAS].update(timing(lambda x: keras_call(x).numpy(), x_test))
-    for name, path in onnx_models.items():
-        run = onnx_runner(onnx_session(path))
-        models[name] = compare(keras_probs, batched(run, x_test), y_test)
-        models[name]["size_bytes"] = Path(path).stat().st_size
-        if measure_speed:
-            models[name].update(timing(run, x_test))
-    report = {"test_images": int(len(x_test)), "gate": asdict(gate), "models": models}
+    per_runtime: dict[str, dict] = {}
+    skipped: list[str] = []
+    for runtime in runtimes:
+        if reason := rt.missing(runtime):
+            skipped.append(reason)
+            continue
+        figures = per_runtime.setdefault(runtime, {})
+        for name, path in onnx_models.items():
+            if reason := rt.unsupported(runtime, path):
+                skipped.append(f"{LABELS.get(name, name)} in {runtime} skipped: {reason}")
+                continue
+            try:
+                run = rt.runner(runtime, path)
+                probabilities = batched(run, x_test)
+            except Exception as e:  # the runtime refused a default-domain model: that is what the gate is for
+                figures[name] = {"error": first_line(e)}
+                continue
+            figures[name] = compare(keras_probs, probabilities, y_test)
+            figures[name]["size_bytes"] = Path(path).stat().st_size
+            if measure_speed:
+                figures[name].update(timing(run, x_test))
+    models.update({k: v for k, v in per_runtime.get("onnxruntime", {}).items() if "error" not in v})
+    report = {
+        "test_images": int(len(x_test)),
+        "gate": asdict(gate),
+        "models": models,
+        "runtimes": per_runtime,
+        "skipped": skipped,
+    }
     report["failures"] = gate.failures(report)
     report["passed"] = not report["failures"]
     return report
 
 
 def format_report(report: dict) -> str:
-    """A fixed-width table for the terminal."""
-    header = f"{'model':<10} {'accuracy':>9} {'agree':>8} {'max|Δp|':>9} {'mean|Δp|':>9} {'p50 µs':>9} {'p99 µs':>9} {'img/s':>9} {'size':>9}"
+    """A fixed-width table for the terminal; a runtime column when more than onnxruntime ran."""
+    runtimes = report.get("runtimes") or {"onnxruntime": {k: v for k, v in report["models"].items() if k != KERAS}}
+    several = list(runtimes) != ["onnxruntime"]
+    first = f"{'model':<13} {'runtime':<11} " if several else f"{'model':<10} "
+    header = (
+        first
+        + f"{'accuracy':>9} {'agree':>8} {'max|Δp|':>9} {'mean|Δp|':>9} {'p50 µs':>9} {'p99 µs':>9} {'img/s':>9} {'size':>9}"
+    )
     lines = [f"parity on {report['test_images']} test images", header, "-" * len(header)]
-    for name, m in report["models"].items():
-        label = {KERAS: "keras", FP32: "onnx fp32", INT8: "onnx int8"}.get(name, name)
+    rows = [(KERAS, "tensorflow", report["models"][KERAS])]
+    rows += [(kind, runtime, m) for runtime, models in runtimes.items() for kind, m in models.items()]
+    for kind, runtime, m in rows:
+        label = LABELS.get(kind, kind)
+        lead = f"{label:<13} {runtime:<11} " if several else f"{label:<10} "
+        if "error" in m:
+            lines.append(lead + f"did not run: {m['error']}")
+            continue
         lines.append(
-            f"{label:<10} {m['accuracy']:>9.2%} {m['agreement']:>8.2%} {m['max_abs_diff']:>9.1e} {m['mean_abs_diff']:>9.1e} "
+            lead + f"{m['accuracy']:>9.2%} {m['agreement']:>8.2%} {m['max_abs_diff']:>9.1e} {m['mean_abs_diff']:>9.1e} "
             f"{_fmt(m.get('latency_p50_us'), '.0f'):>9} {_fmt(m.get('latency_p99_us'), '.0f'):>9} "
             f"{_fmt(m.get('throughput_per_s'), ',.0f'):>9} {_size(m.get('size_bytes')):>9}"
         )
+    lines += [f"note: {note}" for note in report.get("skipped", [])]
     verdict = "gate: passed" if report["passed"] else "gate: FAILED\n  - " + "\n  - ".join(report["failures"])
     return "\n".join(lines + [verdict])
 
@@ -189,8 +252,12 @@ def run_parity(
     test_images: int | None = None,
     measure_speed: bool = True,
     gate: Gate = Gate(),
+    runtimes: tuple[str, ...] = DEFAULT_RUNTIMES,
 ) -> dict:
     """Compare the ONNX models in ``model_dir`` with its Keras model; write and return the report.
+
+    ``runtimes``: where to run them (``runtimes.RUNTIMES``); a runtime whose package is missing is
+    skipped with a note in ``report["skipped"]``.
 
     ``test_images``: the first N test images only; such a partial report is saved as
     ``parity.first-N.json`` so it never replaces the full ``parity.json``. The returned report holds
@@ -202,14 +269,14 @@ def run_parity(
     model_dir = Path(model_dir)
     keras_path = model_dir / KERAS_FILE
     check_keras_path(keras_path)
-    onnx_models = {k: model_dir / f for k, f in ((FP32, FP32_FILE), (INT8, INT8_FILE)) if (model_dir / f).is_file()}
+    onnx_models = {k: model_dir / f for k, f in MODEL_FILES.items() if (model_dir / f).is_file()}
     if not onnx_models:
         raise ModelError(f"no ONNX models in {model_dir}/; run 'mnist-edge export' first")
     check_source(data)
     keras_model = load_keras_model(keras_path)
     mnist = load_mnist(data)
     x_test, y_test = to_model_input(mnist.x_test)[:test_images], mnist.y_test[:test_images]
-    report = parity_report(keras_model, onnx_models, x_test, y_test, keras_path, gate, measure_speed)
+    report = parity_report(keras_model, onnx_models, x_test, y_test, keras_path, gate, measure_speed, runtimes)
     path = report_file(model_dir, len(x_test), len(mnist.x_test))
     write_json(path, report)
     return {**report, "report_file": str(path)}

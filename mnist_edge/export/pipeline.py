@@ -2,7 +2,8 @@
 
 Named steps, each callable on its own:
 
-    check_inputs → convert → quantize → measure (parity) → check (gate) → describe (card) → publish
+    check_inputs → convert → quantize (and/or portable) → measure (parity) → check (gate) → describe (card)
+    → publish
 
 Nothing reaches its final name before the gate passes: models are written to temporary files
 beside their destination, checked, stamped with their card and only then renamed (``publish``).
@@ -18,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..contract import DEFAULT_DIR, FP32_FILE, INT8_FILE
+from ..contract import DEFAULT_DIR, FP32_FILE, INT8_FILE, PORTABLE_FILE
 from ..errors import ConfigError, ParityError
 from ..faults import crash_point
 from ..files import temp_beside, write_json
@@ -26,8 +27,9 @@ from ..provenance import sha256_file
 from ..training.data import Mnist, check_source, load_mnist, subsample, to_model_input
 from .card import add_card, card_source_keras_sha, model_card, training_record
 from .convert import check_keras_path, keras_to_onnx, load_keras_model
-from .parity import FP32, INT8, Gate, parity_report, report_file
+from .parity import DEFAULT_RUNTIMES, FP32, INT8, PORTABLE, Gate, parity_report, report_file
 from .quantize import QUANTIZE_MODES, quantize
+from .runtimes import RUNTIMES
 
 
 @dataclass
@@ -40,6 +42,8 @@ class ExportConfig:
     measure_speed: bool = True
     gate: Gate = Gate()
     command: str | None = None  # the command line that ran the export, for the card
+    runtimes: tuple[str, ...] = DEFAULT_RUNTIMES  # where the gate runs the models (parity.runtimes)
+    portable: bool = False  # also the portable int8 model (default-domain ONNX ops, any runtime)
 
 
 def export(
@@ -57,12 +61,17 @@ def export(
         staged[FP32] = convert(keras_model, out_dir)
         if config.quantize:
             staged[INT8] = quantize_step(staged[FP32], out_dir, config, mnist)
-        report = parity_report(keras_model, staged, x_test, y_test, model_path, config.gate, config.measure_speed)
+        if config.portable:
+            staged[PORTABLE] = quantize_step(staged[FP32], out_dir, config, mnist, portable=True)
+        report = parity_report(
+            keras_model, staged, x_test, y_test, model_path, config.gate, config.measure_speed, config.runtimes
+        )
         check(report, config)
         keras_sha = sha256_file(model_path)
         describe(staged, report, model_path, keras_sha, mnist, config)
         finals = publish(staged, out_dir)
-    removed = remove_stale_int8(out_dir, keras_sha) if not config.quantize else []
+    removed = [] if config.quantize else remove_stale_int8(out_dir, keras_sha)
+    removed += [] if config.portable else remove_stale_int8(out_dir, keras_sha, PORTABLE_FILE)
     saved = report_file(out_dir, len(x_test), len(mnist.x_test))  # parity.first-N.json for a partial run
     write_json(saved, report)
     files = {k: str(finals[k]) for k in report["models"] if k in finals}
@@ -73,6 +82,9 @@ def check_inputs(model_path: Path, config: ExportConfig, data=None) -> None:
     """Everything that can be checked before TensorFlow is imported."""
     if config.quantize not in (None, *QUANTIZE_MODES):
         raise ConfigError(f"quantize must be one of {QUANTIZE_MODES}, not {config.quantize!r}")
+    unknown = [r for r in config.runtimes if r not in RUNTIMES]
+    if unknown or not config.runtimes:
+        raise ConfigError(f"runtimes must be some of {', '.join(RUNTIMES)}, not {config.runtimes!r}")
     check_keras_path(model_path)
     check_source(data)
 
@@ -84,11 +96,11 @@ def convert(keras_model, out_dir: Path) -> Path:
     return path
 
 
-def quantize_step(fp32_path: Path, out_dir: Path, config: ExportConfig, mnist: Mnist) -> Path:
-    """Step 2: the int8 model (fused and quantized), in a temporary file beside its final name."""
+def quantize_step(fp32_path: Path, out_dir: Path, config: ExportConfig, mnist: Mnist, portable: bool = False) -> Path:
+    """Step 2: the int8 model (fused and quantized), or the portable one, in a temporary file beside its final name."""
     x_train, _ = subsample(mnist.x_train, mnist.y_train, config.calibration_images, config.seed)
-    path = temp_beside(out_dir / INT8_FILE)
-    quantize(fp32_path, path, config.quantize, to_model_input(x_train))
+    path = temp_beside(out_dir / (PORTABLE_FILE if portable else INT8_FILE))
+    quantize(fp32_path, path, "portable" if portable else config.quantize, to_model_input(x_train))
     return path
 
 
@@ -109,14 +121,14 @@ def describe(staged: dict[str, Path], report: dict, model_path: Path, keras_sha:
         "export_command": config.command,
     }
     for kind, path in staged.items():
-        mode = None if kind == FP32 else config.quantize
+        mode = {FP32: None, INT8: config.quantize, PORTABLE: "portable"}[kind]
         card = model_card(source, mode, report["models"][kind], report["test_images"], config.calibration_images)
         add_card(path, card)
 
 
 def publish(staged: dict[str, Path], out_dir: Path) -> dict[str, Path]:
     """Step 6: rename the staged files onto their final names (fp32 first); empties ``staged``."""
-    finals = {FP32: out_dir / FP32_FILE, INT8: out_dir / INT8_FILE}
+    finals = {FP32: out_dir / FP32_FILE, INT8: out_dir / INT8_FILE, PORTABLE: out_dir / PORTABLE_FILE}
     crash_point("export:before-publish")
     for i, (kind, path) in enumerate(list(staged.items())):
         if i:
@@ -127,12 +139,12 @@ def publish(staged: dict[str, Path], out_dir: Path) -> dict[str, Path]:
     return finals
 
 
-def remove_stale_int8(out_dir: Path, keras_sha: str) -> list[str]:
-    """After an fp32-only export: delete an int8 model exported from another Keras model.
+def remove_stale_int8(out_dir: Path, keras_sha: str, name: str = INT8_FILE) -> list[str]:
+    """After an export without it: delete the int8 model ``name`` if it was exported from another Keras model.
 
-    Else ``predict`` would go on picking an int8 model of another network.
+    Else ``predict`` would go on picking an int8 model of another network (and ``parity`` would check it).
     """
-    path = out_dir / INT8_FILE
+    path = out_dir / name
     if not path.is_file():
         return []
     recorded = card_source_keras_sha(path)

@@ -1,4 +1,8 @@
-"""fp32 ONNX → int8 ONNX with onnxruntime's quantizer: static (calibrated) or dynamic."""
+"""fp32 ONNX → int8 ONNX with onnxruntime's quantizer: static (calibrated), dynamic, or portable.
+
+static and dynamic are for onnxruntime (static: fused QGemm, ``com.microsoft``); portable is
+calibrated like static but written in default-domain ONNX ops only, for any ONNX runtime.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ import numpy as np
 
 from ..contract import INPUT_NAME
 
-QUANTIZE_MODES = ("static", "dynamic")
+QUANTIZE_MODES = ("static", "dynamic")  # what --quantize takes; "portable" is --portable
 
 
 def quantize(fp32_path: Path, int8_path: Path, mode: str, calibration: np.ndarray) -> None:
-    """Write an int8 copy of ``fp32_path``: static (calibrated on ``calibration``) or dynamic.
+    """Write an int8 copy of ``fp32_path``: static (calibrated on ``calibration``), dynamic or portable.
 
     Static: the Dense layers are first fused into Gemm nodes, quantized per tensor (uint8
     activations, int8 weights) into one QGemm each, and the last QGemm writes float logits for the
@@ -30,6 +34,9 @@ def quantize(fp32_path: Path, int8_path: Path, mode: str, calibration: np.ndarra
     try:
         if mode == "dynamic":
             quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
+            return
+        if mode == "portable":
+            _quantize_portable(fp32_path, int8_path, calibration)
             return
         fused = onnx.load(str(fp32_path))
         fuse_dense_layers(fused)
@@ -49,6 +56,40 @@ def quantize(fp32_path: Path, int8_path: Path, mode: str, calibration: np.ndarra
         onnx.save(quantized, str(int8_path))
     finally:
         root.setLevel(saved_level)
+
+
+def _quantize_portable(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> None:
+    """The portable int8 model: QDQ around one Gemm per Dense layer, default-domain ops only.
+
+    Same calibration, per-tensor int8 weights and uint8 activations as static, so onnxruntime
+    fuses it into the same QGemm kernels; why the biases stay float and the opset is 19:
+    ``portable``.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    from .fusion import fuse_dense_layers
+    from .portable import default_domain, float_logits
+
+    fused = onnx.load(str(fp32_path))
+    fuse_dense_layers(fused)
+    onnx.save(fused, str(int8_path))
+    quantize_static(
+        str(int8_path),
+        str(int8_path),
+        _CalibrationReader(calibration),
+        quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        per_channel=False,
+        op_types_to_quantize=["Gemm", "Relu"],
+        extra_options={"QuantizeBias": False},  # int32 biases break OpenCV DNN (see portable.py)
+    )
+    quantized = onnx.load(str(int8_path))
+    float_logits(quantized)
+    portable = default_domain(quantized)
+    onnx.checker.check_model(portable, full_check=True)
+    onnx.save(portable, str(int8_path))
 
 
 class _CalibrationReader:
