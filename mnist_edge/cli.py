@@ -273,13 +273,20 @@ def parity(data, model_dir, test_images, alias_limit, no_speed, runtimes, as_jso
     "--threads", type=click.IntRange(1), default=None, help="Inference threads [default: onnxruntime's choice]."
 )
 @click.option("--verify", is_flag=True, help="Check the model's weights against the SHA-256 in its model card first.")
-def predict(images, model_path, top_k, as_json, threads, verify):
+@click.option(
+    "--explain",
+    "explain_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write DIR/<image>.explain.png per image: the picture with the digit's box, the 28x28 the model saw, top 3.",
+)
+def predict(images, model_path, top_k, as_json, threads, verify, explain_dir):
     """Predict the digit in each IMAGE (files, directories searched recursively, or globs).
 
     Without --model: artifacts/model.int8.onnx, else artifacts/model.onnx, else the pretrained
     model shipped with mnist-edge.
     """
-    from .runtime import format_line, predict_inputs
+    from .runtime import format_line, predict_inputs, write_explanation
 
     paths, outcomes = predict_inputs(images, model_path, threads=threads, verify=verify, default_dir=DEFAULT_DIR)
     show_bar = not as_json and sys.stderr.isatty() and len(paths) > 20
@@ -289,6 +296,8 @@ def predict(images, model_path, top_k, as_json, threads, verify):
             bar.update(1)
             failures += isinstance(outcome, Exception)
             click.echo(format_line(path, outcome, top_k, as_json))
+            if explain_dir is not None and not isinstance(outcome, Exception):
+                write_explanation(path, outcome, explain_dir)
     sys.exit(1 if failures else 0)
 
 

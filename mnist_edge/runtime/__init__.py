@@ -11,6 +11,7 @@ only ``mnist_edge.contract``, ``mnist_edge.errors`` and the version (import-lint
 from ..contract import PREPROCESSING_SPEC
 from ..errors import ImageError, ModelError
 from .batch import predict_files, predict_inputs
+from .explain import explanation, write_explanation
 from .inputs import expand_inputs
 from .predictor import Prediction, Predictor, default_model_path, shipped_model_path
 from .preprocess import Reading, preprocess, read_digit
@@ -24,6 +25,7 @@ __all__ = [
     "Predictor",
     "default_model_path",
     "expand_inputs",
+    "explanation",
     "format_line",
     "predict_files",
     "predict_inputs",
@@ -32,4 +34,5 @@ __all__ = [
     "prediction_record",
     "preprocess",
     "shipped_model_path",
+    "write_explanation",
 ]

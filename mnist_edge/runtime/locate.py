@@ -25,8 +25,9 @@ INK_FRACTION = 0.4  # a pixel is ink when darker than this fraction of the darke
 MIN_INK = 30  # …and never below this (of 255), whatever the darkest ink
 SMOOTH_MIN_SIDE = 100  # pictures with a shorter short side are not smoothed
 STROKE_GAP = 0.015  # of the short side: strokes this close belong to one digit
-LINE_LENGTH = 0.25  # of the short side: a stroke longer than this and…
-LINE_THINNESS = 0.08  # …thinner than this fraction of its length is a line, not part of a digit
+LINE_LENGTH = 0.25  # of the short side: a stroke longer than this,…
+LINE_STRAIGHTNESS = 0.25  # …whose box is this much narrower than long (straight, within ~14°),…
+LINE_THINNESS = 0.08  # …and thinner than this fraction of its length is a line, not part of a digit
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,10 @@ def find_strokes(gray: np.ndarray) -> tuple[np.ndarray, bool, list[Strokes]]:
         return ink, dark, []
     _, mask = cv2.threshold(ink, max(MIN_INK, int(peak * INK_FRACTION)), 255, cv2.THRESH_BINARY)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    strokes = [s for s in map(_stroke, contours) if s is not None and not _is_line(s, short)]
-    groups = _group(strokes, max(2, round(short * STROKE_GAP)))
+    strokes = [s for s in map(_stroke, contours) if s is not None]
+    not_lines = [s for s in strokes if not _is_line(s, short)]
+    # a picture of nothing but one long thin stroke (a hairline "1" close up) keeps it
+    groups = _group(not_lines or strokes, max(2, round(short * STROKE_GAP)))
     ranked = sorted(groups, key=lambda g: _score(g, w, h), reverse=True)
     return ink, dark, [g for g in ranked if _score(g, w, h) > 0]
 
@@ -100,8 +103,8 @@ def _stroke(contour: np.ndarray) -> Strokes | None:
 
 def _is_line(s: Strokes, short: int) -> bool:
     x0, y0, x1, y1 = s.box
-    length = max(x1 - x0, y1 - y0)
-    return length > LINE_LENGTH * short and s.ink < LINE_THINNESS * length * length
+    length, breadth = max(x1 - x0, y1 - y0), min(x1 - x0, y1 - y0)
+    return length > LINE_LENGTH * short and breadth < LINE_STRAIGHTNESS * length and s.ink < LINE_THINNESS * length**2
 
 
 def _group(strokes: list[Strokes], gap: int) -> list[Strokes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ class Prediction:
     confidence: float
     probabilities: tuple[float, ...]
     box: tuple[int, int, int, int] | None = None  # the digit in the picture: x0, y0, x1, y1 (pixels, x1/y1 exclusive)
+    pixels: np.ndarray | None = field(default=None, repr=False, compare=False)  # the 784 values the model saw
 
     def top_k(self, k: int) -> list[tuple[int, float]]:
         order = np.argsort(self.probabilities)[::-1][:k]
@@ -122,7 +123,7 @@ class Predictor:
     def predict(self, image: ImageSource) -> Prediction:
         """Find the digit in one picture and classify it; ImageError when there is none or it is unreadable."""
         reading = read_digit(image)
-        return to_prediction(self.probabilities(reading.tensor)[0], reading.box)
+        return to_prediction(self.probabilities(reading.tensor)[0], reading)
 
     def predict_batch(self, images: Sequence[ImageSource] | Iterable[ImageSource]) -> list[Prediction]:
         """Find the digit in every picture, then run one batched inference."""
@@ -130,13 +131,14 @@ class Predictor:
         if not readings:
             return []
         batch = np.stack([r.tensor for r in readings])
-        return [to_prediction(p, r.box) for p, r in zip(self.probabilities(batch), readings, strict=True)]
+        return [to_prediction(p, r) for p, r in zip(self.probabilities(batch), readings, strict=True)]
 
 
-def to_prediction(probs: np.ndarray, box: tuple[int, int, int, int] | None = None) -> Prediction:
+def to_prediction(probs: np.ndarray, reading: Reading | None = None) -> Prediction:
     label = int(np.argmax(probs))
     probabilities = tuple(float(p) for p in probs)
-    return Prediction(label=label, confidence=probabilities[label], probabilities=probabilities, box=box)
+    box, pixels = (reading.box, reading.tensor) if reading is not None else (None, None)
+    return Prediction(label=label, confidence=probabilities[label], probabilities=probabilities, box=box, pixels=pixels)
 
 
 class _BoundBuffers:

@@ -25,7 +25,8 @@ __all__ = ["MAX_FILE_BYTES", "MAX_PIXELS", "ImageSource", "Reading", "preprocess
 
 MIN_SOURCE_PX = 16  # a digit smaller than this (long side, working pixels) is cropped from a finer decode
 WHOLE_PICTURE_PX = 64  # a picture no larger than this is taken as one digit, cropped (low resolution)
-CROP_MARGIN = 1.0  # of the digit's long side, around it, when the ink is measured again in a finer decode
+CROP_MARGIN = 0.5  # of the digit's long side: paper around the digit when its ink is measured again
+SMOOTH_MIN_DIGIT = 40  # digits at least this large (long side, pixels) are smoothed against sensor noise
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,13 @@ def _read(picture: Picture) -> Reading:
     digit = groups[0]
     box = _scaled(digit.box, picture.scale, (width, height))
     x0, y0, x1, y1 = digit.box
-    if max(x1 - x0, y1 - y0) >= MIN_SOURCE_PX or picture.scale <= 1:
-        soft = _soft_ink(ink, digit)
-    else:
-        soft = _soft_ink_finer(picture, box, dark, MIN_SOURCE_PX * 2 / max(x1 - x0, y1 - y0))
+    long = max(x1 - x0, y1 - y0)
+    if long >= MIN_SOURCE_PX or picture.scale <= 1:
+        source, factor = gray, 1.0
+    else:  # small in the working image: take its ink from a finer decode
+        finer, finer_scale = picture.finer(MIN_SOURCE_PX * 2 / long)
+        source, factor = finer, picture.scale / finer_scale
+    soft = _digit_ink(source, factor, digit, dark)
     tensor = digit_tensor(soft) if soft is not None else None
     if tensor is None:
         raise ImageError("no digit found")
@@ -82,52 +86,39 @@ def _scaled(box, scale: float, size: tuple[int, int]) -> tuple[int, int, int, in
     return max(0, x0), max(0, y0), min(size[0], x1), min(size[1], y1)
 
 
-def _soft_ink(ink: np.ndarray, digit: Strokes) -> np.ndarray | None:
-    """The digit's ink in its box, everything outside its strokes set to 0, peak ink → 1."""
-    x0, y0, x1, y1 = digit.box
-    crop = ink[y0:y1, x0:x1]
-    mask = np.zeros(crop.shape, np.uint8)
-    cv2.drawContours(mask, list(digit.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
-    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    values = crop[mask > 0]
-    if values.size == 0:
-        return None
-    k = int(values.size * 0.98)
-    peak = float(np.partition(values, k)[k]) if k < values.size else float(values.max())
-    if peak <= 0:
-        return None
-    return np.clip(crop.astype(np.float32) * mask * (1.0 / peak), 0, 1)
+def _digit_ink(gray: np.ndarray, factor: float, digit: Strokes, dark: bool) -> np.ndarray | None:
+    """The digit's ink (float32, peak → 1, 0 outside its strokes), tightly cropped, from ``gray``.
 
-
-def _soft_ink_finer(picture: Picture, box, dark: bool, factor: float) -> np.ndarray | None:
-    """The digit is small in the working image: measure its ink again in a finer decode around ``box``."""
-    gray, scale = picture.finer(factor)
-    x0, y0, x1, y1 = (v / scale for v in box)
+    ``gray`` is the working image (``factor`` 1) or a finer decode (``factor`` finer pixels per
+    working pixel). The ink is measured again around the digit with a paper kernel as wide as the
+    digit itself, so that even marker strokes keep their inside; the strokes found by ``locate``
+    (filled, slightly grown) mark which ink belongs to the digit, which leaves out ruled lines
+    and neighbours.
+    """
+    h, w = gray.shape
+    x0, y0, x1, y1 = (v * factor for v in digit.box)
     long = max(x1 - x0, y1 - y0)
     m = long * CROP_MARGIN
-    h, w = gray.shape
     cx0, cy0 = max(0, int(x0 - m)), max(0, int(y0 - m))
     cx1, cy1 = min(w, int(np.ceil(x1 + m))), min(h, int(np.ceil(y1 + m)))
     region = gray[cy0:cy1, cx0:cx1]
     if region.size == 0:
         return None
-    ink = cv2.blur(ink_map(region, max(15, int(long * 0.6)) | 1, dark)[0], (3, 3))
-    peak = int(ink.max())
-    _, mask = cv2.threshold(ink, max(30, int(peak * 0.4)), 255, cv2.THRESH_BINARY)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    bx0, by0, bx1, by1 = x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0
-    inside = []
-    for c in contours:
-        x, y, bw, bh = cv2.boundingRect(c)
-        if x < bx1 and x + bw > bx0 and y < by1 and y + bh > by0:
-            inside.append(c)
-    if not inside:
+    ink, _ = ink_map(region, max(15, int(long)) | 1, dark)
+    if long >= SMOOTH_MIN_DIGIT:
+        ink = cv2.blur(ink, (3, 3))
+    mask = np.zeros(region.shape, np.uint8)
+    contours = [np.round(c * factor).astype(np.int32) for c in digit.contours]
+    cv2.drawContours(mask, contours, -1, 1, thickness=-1, offset=(-cx0, -cy0))
+    grow = 2 * max(1, round(factor)) + 1
+    mask = cv2.dilate(mask, np.ones((grow, grow), np.uint8))
+    values = ink[mask > 0]
+    if values.size == 0:
         return None
-    boxes = np.array([cv2.boundingRect(c) for c in inside])
-    digit_box = (
-        int(boxes[:, 0].min()),
-        int(boxes[:, 1].min()),
-        int((boxes[:, 0] + boxes[:, 2]).max()),
-        int((boxes[:, 1] + boxes[:, 3]).max()),
-    )
-    return _soft_ink(ink, Strokes(digit_box, tuple(inside), 0.0))
+    k = int(values.size * 0.98)
+    peak = float(np.partition(values, k)[k])
+    if peak <= 0:
+        return None
+    ys, xs = np.nonzero(mask)
+    crop = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    return np.clip(ink[crop].astype(np.float32) * mask[crop] * (1.0 / peak), 0, 1)

@@ -1,0 +1,50 @@
+"""Show where the runtime looked: the picture with the digit's box, the 28×28 the model saw, the top 3.
+
+People debug pictures by looking at them. ``explanation`` draws one small PNG per prediction;
+``write_explanation`` saves it beside the others in a folder (``mnist-edge predict --explain DIR``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..contract import SIDE
+from .decode import decode
+from .predictor import Prediction
+
+VIEW = 240  # the picture's longer side in the explanation
+DIGIT_VIEW = 112  # the 28×28 input, scaled up 4×
+
+
+def explanation(source, prediction: Prediction) -> Image.Image:
+    """One RGB image: the picture (gray, scaled to fit 240 px) with the box in red, the model's 28×28, top 3."""
+    picture = decode(source)
+    gray = Image.fromarray(picture.gray).convert("RGB")
+    fit = VIEW / max(gray.size)
+    view = gray.resize((max(1, round(gray.width * fit)), max(1, round(gray.height * fit))), Image.Resampling.BILINEAR)
+    if prediction.box is not None:
+        scale = fit / picture.scale  # original pixels → view pixels
+        x0, y0, x1, y1 = (v * scale for v in prediction.box)
+        ImageDraw.Draw(view).rectangle((x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)), outline=(255, 0, 0), width=2)
+    canvas = Image.new("RGB", (VIEW + DIGIT_VIEW + 24, max(VIEW, DIGIT_VIEW + 60)), (255, 255, 255))
+    canvas.paste(view, (0, 0))
+    if prediction.pixels is not None:
+        seen = Image.fromarray((np.clip(prediction.pixels, 0, 1).reshape(SIDE, SIDE) * 255).astype(np.uint8))
+        canvas.paste(seen.resize((DIGIT_VIEW, DIGIT_VIEW), Image.Resampling.NEAREST).convert("RGB"), (VIEW + 12, 0))
+    draw = ImageDraw.Draw(canvas)
+    for i, (digit, p) in enumerate(prediction.top_k(3)):
+        draw.text((VIEW + 12, DIGIT_VIEW + 6 + 16 * i), f"{digit}: {p:.3f}", fill=(0, 0, 0))
+    return canvas
+
+
+def write_explanation(path: str | os.PathLike, prediction: Prediction, out_dir: str | os.PathLike) -> Path:
+    """Save ``explanation(path, prediction)`` as OUT_DIR/<file name>.explain.png; return where."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{Path(path).name}.explain.png"
+    explanation(path, prediction).save(target)
+    return target
