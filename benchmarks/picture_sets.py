@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -205,9 +205,18 @@ def to_uint8(a: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(a), 0, 255).astype(np.uint8)
 
 
-def encode(img: Image.Image, fmt: str, quality: int | None = None) -> bytes:
+EXIF_ORIENTATION = 0x0112
+# the transpose that turns an upright picture into what is stored under each EXIF orientation
+STORE_AS = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+def encode(img: Image.Image, fmt: str, quality: int | None = None, orientation: int | None = None) -> bytes:
     buf = io.BytesIO()
-    if fmt == "jpg":
+    if orientation:
+        exif = Image.Exif()
+        exif[EXIF_ORIENTATION] = orientation
+        img.transpose(STORE_AS[orientation]).save(buf, "JPEG", quality=int(quality or 90), exif=exif)
+    elif fmt == "jpg":
         img.save(buf, "JPEG", quality=int(quality or 90))
     else:
         img.save(buf, "PNG", compress_level=6)
@@ -280,6 +289,33 @@ def ink_layer(alpha: np.ndarray, rng: np.random.Generator, variation: float) -> 
     ah, aw = alpha.shape
     intensity = 1.0 - variation * (smooth_noise(rng, ah, aw, 4) * 0.5 + 0.5)
     return Image.fromarray(to_uint8(alpha * intensity * 255))
+
+
+def perspective_quad(W: int, H: int, tilt: float, rng: np.random.Generator) -> list[tuple[float, float]]:
+    """Where the output frame's corners (TL, TR, BR, BL) come from in the scene: a keystone, corners moved inward."""
+    d = tilt * min(W, H)
+    axis = int(rng.integers(0, 2))
+    near = float(rng.uniform(0, 0.3)) * d
+    quad = [(0.0, 0.0), (W, 0.0), (W, H), (0.0, H)]
+    if axis == 0:  # top edge further away than bottom (or the reverse): a trapezoid in x
+        a, b = (d, near) if rng.random() < 0.5 else (near, d)
+        quad = [(a, 0.0), (W - a, 0.0), (W - b, H), (b, H)]
+    else:
+        a, b = (d, near) if rng.random() < 0.5 else (near, d)
+        quad = [(0.0, a), (W, b), (W, H - b), (0.0, H - a)]
+    return [(x + float(rng.uniform(0, 0.2)) * d * (1 if x < W / 2 else -1), y) for x, y in quad]
+
+
+def perspective_coeffs(quad, W: int, H: int) -> list[float]:
+    """Pillow PERSPECTIVE coefficients mapping output (x, y) → input, output corners (0,0),(W,0),(W,H),(0,H)."""
+    dst = [(0, 0), (W, 0), (W, H), (0, H)]
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(dst, quad, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rhs.append(u)
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs.append(v)
+    return [float(c) for c in np.linalg.solve(np.asarray(rows, float), np.asarray(rhs, float))]
 
 
 def make_photo(img28, rng: np.random.Generator):
@@ -384,13 +420,27 @@ def make_photo(img28, rng: np.random.Generator):
             break
     ink_color = tuple(int(v) for v in to_uint8(np.asarray(INKS[ink], np.float32) + rng.uniform(-10, 10, 3)))
     scene.paste(ink_color, (x, y, x + mw, y + mh), mask)
-    mb = box_of(np.asarray(mask, np.float32) / 255.0 / max(alpha.max(), 1e-3))
+    layer = Image.new("L", (RW, RH), 0)
+    layer.paste(mask, (x, y))
+    # the phone is not held exactly parallel to the paper: a mild keystone (perspective) in 60 % of photos
+    if rng.random() < 0.6:
+        tilt = float(rng.uniform(0.01, 0.06))
+        quad = perspective_quad(RW, RH, tilt, rng)
+        coeffs = perspective_coeffs(quad, RW, RH)
+        warped = layer.transform((RW, RH), Image.PERSPECTIVE, coeffs, Image.BILINEAR)
+        # keep it only if the whole digit stays in the frame
+        if np.asarray(warped, np.float32).sum() > 0.8 * np.asarray(layer, np.float32).sum() and warped.getbbox():
+            scene = scene.transform((RW, RH), Image.PERSPECTIVE, coeffs, Image.BICUBIC)
+            layer = warped
+            params["keystone"] = round(tilt, 3)
+    mb = box_of(np.asarray(layer, np.float32) / 255.0 / max(alpha.max(), 1e-3))
     box = [
-        max(0, math.floor((x + mb[0]) * W / RW)),
-        max(0, math.floor((y + mb[1]) * H / RH)),
-        min(W, math.ceil((x + mb[2]) * W / RW)),
-        min(H, math.ceil((y + mb[3]) * H / RH)),
+        max(0, math.floor(mb[0] * W / RW)),
+        max(0, math.floor(mb[1] * H / RH)),
+        min(W, math.ceil(mb[2] * W / RW)),
+        min(H, math.ceil(mb[3] * H / RH)),
     ]
+    del layer
 
     # light: a tilted plane × vignetting × paper texture × optional shadow band, times a white balance
     gx, gy = rng.uniform(-1, 1, 2)
@@ -441,6 +491,7 @@ def make_photo(img28, rng: np.random.Generator):
 
 
 def make_page(img28, rng: np.random.Generator):
+    """A scanned page (A4/Letter at 300 dpi, 3000×3000) with one small handwritten digit somewhere."""
     W, H = PAGE_SIZES[int(rng.integers(len(PAGE_SIZES)))]
     S = min(W, H)
     frac = float(rng.uniform(0.03, 0.08))
@@ -449,12 +500,17 @@ def make_page(img28, rng: np.random.Generator):
     ink = str(rng.choice(["black", "blue", "blue_black"]))
     params = {"digit_frac": round(frac, 4), "format": fmt, "grayscale": gray, "ink": ink}
     base = int(rng.uniform(242, 255)) if fmt == "jpg" else 255
-    page = Image.new("RGB", (W, H), (base, base, base - int(rng.integers(0, 4))))
+    mode = "L" if gray else "RGB"
+    paper = base if gray else (base, base, base - int(rng.integers(0, 4)))
+    page = Image.new(mode, (W, H), paper)
     alpha = ink_alpha(img28, round(frac * S), rng, params)
     ah, aw = alpha.shape
     x = int(rng.integers(int(0.05 * W), W - aw - int(0.05 * W)))
     y = int(rng.integers(int(0.05 * H), H - ah - int(0.05 * H)))
-    page.paste(INKS[ink], (x, y, x + aw, y + ah), ink_layer(alpha, rng, 0.15))
+    # the scanner's optics soften the ink a little
+    mask = ink_layer(alpha, rng, 0.15).filter(ImageFilter.GaussianBlur(float(rng.uniform(0.4, 0.9))))
+    color = INKS[ink]
+    page.paste(round(sum(color) / 3) if gray else color, (x, y, x + aw, y + ah), mask)
     bx = box_of(alpha)
     box = [bx[0] + x, bx[1] + y, bx[2] + x, bx[3] + y]
     # faint shadow along one border (the scanner lid / page edge)
@@ -468,8 +524,8 @@ def make_page(img28, rng: np.random.Generator):
             "top": lambda u, v: 1 - level * np.exp(-v / width),
             "bottom": lambda u, v: 1 - level * np.exp(-(1 - v) / width),
         }[side]
-        shade = field_to_l(low_res_field(rng, W, H, fn, 4))
-        page = ImageChops.multiply(page, Image.merge("RGB", [shade] * 3))
+        shade = coarse_l(W, H, fn, 4)
+        page = ImageChops.multiply(page, shade if gray else Image.merge("RGB", [shade] * 3))
         params["border_shadow"] = {"side": side, "width": round(width, 4), "level": round(level, 3)}
     # a few specks of dust
     specks = int(rng.integers(0, 8))
@@ -480,11 +536,8 @@ def make_page(img28, rng: np.random.Generator):
             continue
         rad = float(rng.uniform(0.8, 3.5))
         v = int(rng.integers(60, 180))
-        draw.ellipse([sx - rad, sy - rad, sx + rad, sy + rad], fill=(v, v, v))
+        draw.ellipse([sx - rad, sy - rad, sx + rad, sy + rad], fill=v if gray else (v, v, v))
     params["specks"] = specks
-    page = page.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.4, 0.9))))
-    if gray:
-        page = page.convert("L")
     if fmt == "jpg":
         sigma = float(rng.uniform(1, 3.5))
         page = add_noise(page, rng, sigma, chroma=0.2)
@@ -496,7 +549,7 @@ def make_page(img28, rng: np.random.Generator):
 
 
 def font_family(font: Path) -> str:
-    """"LiberationSans-BoldItalic.ttf" → "LiberationSans"; "FreeSerifBoldItalic.ttf" → "FreeSerif"."""
+    """ "LiberationSans-BoldItalic.ttf" → "LiberationSans"; "FreeSerifBoldItalic.ttf" → "FreeSerif"."""
     return re.sub(r"(Bold|Oblique|Italic)+$", "", font.stem.split("-")[0])
 
 
@@ -693,7 +746,13 @@ def generate(
                     maker = {"photo": make_photo, "page": make_page, "pens": make_pens, "lowres": make_lowres}[cond]
                     img, box, fmt, quality, params = maker(img28, rng)
             rel = f"{cond}/{i:04d}.{fmt}"
-            data_bytes = encode(img, fmt, quality)
+            exif = None
+            if cond == "photo" and rng.random() < 0.15:
+                # stored sideways with an EXIF Orientation tag, as phones do; size and box are as displayed
+                orientation = int(rng.choice([6, 8, 3]))
+                params["exif_orientation"] = orientation
+                exif = orientation
+            data_bytes = encode(img, fmt, quality, exif)
             (out / rel).write_bytes(data_bytes)
             nbytes += len(data_bytes)
             labels[rel] = label
@@ -729,7 +788,7 @@ def contact_sheet(out: Path, path: Path, per_set: int = 8, thumb: int = 160) -> 
     for r, cond in enumerate(conds):
         keys = sorted(k for k in meta if k.startswith(cond + "/"))[:per_set]
         for c, k in enumerate(keys):
-            im = Image.open(out / k).convert("RGB")
+            im = ImageOps.exif_transpose(Image.open(out / k)).convert("RGB")
             ImageDraw.Draw(im).rectangle(meta[k]["box"], outline=(255, 0, 0), width=max(1, im.width // 300))
             im.thumbnail((thumb - 4, thumb - 4), Image.LANCZOS if im.width > thumb else Image.NEAREST)
             if im.width < thumb // 2:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = importlib.util.spec_from_file_location("picture_sets", ROOT / "benchmarks" / "picture_sets.py")
@@ -60,7 +60,8 @@ def test_labels_and_meta_agree_with_the_files(generated, sample_dir):
     for rel, label in labels.items():
         m = meta[rel]
         assert rel.split("/")[0] == m["condition"] and m["label"] == label and 0 <= label <= 9
-        with Image.open(folder / rel) as im:
+        with Image.open(folder / rel) as raw:
+            im = ImageOps.exif_transpose(raw)
             assert [im.width, im.height] == m["size"]
             gray = np.asarray(im.convert("L"), np.float32)
         x0, y0, x1, y1 = m["box"]
