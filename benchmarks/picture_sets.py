@@ -586,7 +586,7 @@ def make_printed(font: Path, digit: int, rng: np.random.Generator):
     paper = int(rng.integers(225, 256))
     params = {"digit_frac": round(frac, 3), "angle": round(angle, 2), "photo": photo, "ink": ink, "paper": paper}
     # render big, measure the glyph, scale to the wanted height
-    target = max(6.0, frac * H)
+    target = max(10.0, frac * H)  # never a speck: at least 10 px tall
     probe = ImageFont.truetype(str(font), 200)
     _, y0, _, y1 = probe.getbbox(str(digit))
     size = max(4, round(200 * target / max(1, y1 - y0)))
