@@ -108,10 +108,8 @@ def run_cli(folder: Path, keys: list[str], model) -> dict[str, dict]:
 
 
 def load_test_set(data):
-    try:
-        from mnist_edge.training.data import load_mnist
-    except ImportError:
-        from mnist_edge.data import load_mnist
+    from mnist_edge.training.data import load_mnist
+
     m = load_mnist(data)
     return m.x_test, m.y_test
 

@@ -701,10 +701,7 @@ def make_lowres(img28, rng: np.random.Generator):
 
 def load_test_set(data=None):
     """The MNIST test images and labels (``data`` as for ``mnist-edge train --data``)."""
-    try:
-        from mnist_edge.training.data import load_mnist
-    except ImportError:  # the layout before mnist_edge.training
-        from mnist_edge.data import load_mnist
+    from mnist_edge.training.data import load_mnist
 
     m = load_mnist(data)
     return m.x_test, m.y_test

@@ -20,6 +20,9 @@ from mnist_edge.fonts import HELD_OUT_FONTS, TRAINING_FONTS, held_out_fonts, tra
 
 PER_SET = 2
 
+# numpy + Pillow + the MNIST loader: no TensorFlow, so it runs in the runtime tier too
+pytestmark = pytest.mark.runtime
+
 
 def _sets() -> tuple[str, ...]:
     # printed digits need the held-out fonts (apt packages in mnist_edge/fonts.py); skip that set without them
