@@ -22,7 +22,7 @@ ARTIFACTS ?= artifacts
 
 RUNTIME_VENV ?= .venv-runtime
 
-.PHONY: demo test lint test-runtime shipped-model clean
+.PHONY: demo test lint test-runtime shipped-model clean fonts picture-benchmark
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,3 +68,13 @@ test-runtime:
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) $(ARTIFACTS)/model* $(ARTIFACTS)/*.json .pytest_cache
+
+# Font packages for printed digits: training fonts and the held-out fonts of the picture benchmark
+# (the list and the training/held-out split live in mnist_edge/fonts.py). Debian/Ubuntu, as root; ≈ 136 MB.
+FONT_PACKAGES = $(shell $(PYTHON) -c "import runpy; print(runpy.run_path('mnist_edge/fonts.py')['FONT_PACKAGES_LINE'])")
+fonts:
+	apt-get install -y --no-install-recommends $(FONT_PACKAGES)
+
+# The picture benchmark (issue 12): generates build/picture-sets once, scores the runtime per condition.
+picture-benchmark: $(VENV)/.train-installed
+	$(BIN)/python benchmarks/picture_benchmark.py $(if $(CLI),--cli)
