@@ -73,11 +73,16 @@ def ink_map(gray: np.ndarray, kernel: int, dark: bool | None = None) -> tuple[np
     return cv2.divide(cv2.subtract(closed, gray), cv2.max(closed, paper_level), scale=255), dark
 
 
+def paper_kernel(gray: np.ndarray) -> int:
+    """The closing kernel (odd, pixels) that ``find_strokes`` uses for this image's paper."""
+    return max(15, round(min(gray.shape) * PAPER_KERNEL) | 1)
+
+
 def find_strokes(gray: np.ndarray) -> tuple[np.ndarray, bool, list[Strokes]]:
     """(ink map, whether the ink is dark, groups of strokes ranked most digit-like first) of a gray image."""
     h, w = gray.shape
     short = min(h, w)
-    ink, dark = ink_map(gray, max(15, round(short * PAPER_KERNEL) | 1))
+    ink, dark = ink_map(gray, paper_kernel(gray))
     if short >= SMOOTH_MIN_SIDE:
         ink = cv2.blur(ink, (3, 3))  # sensor noise; a small picture has no pixel to spare
     peak = int(ink.max())

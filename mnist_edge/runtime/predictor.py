@@ -136,7 +136,7 @@ class Predictor:
 
 def to_prediction(probs: np.ndarray, reading: Reading | None = None) -> Prediction:
     label = int(np.argmax(probs))
-    probabilities = tuple(float(p) for p in probs)
+    probabilities = tuple(probs.tolist())
     box, pixels = (reading.box, reading.tensor) if reading is not None else (None, None)
     return Prediction(label=label, confidence=probabilities[label], probabilities=probabilities, box=box, pixels=pixels)
 

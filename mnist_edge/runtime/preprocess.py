@@ -18,12 +18,13 @@ import numpy as np
 
 from ..errors import ImageError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
-from .locate import Strokes, find_strokes, ink_map
+from .locate import Strokes, find_strokes, ink_map, paper_kernel
 from .normalize import digit_tensor, looks_like_mnist, whole_picture_digit
 
 __all__ = ["MAX_FILE_BYTES", "MAX_PIXELS", "ImageSource", "Reading", "preprocess", "read_digit"]
 
-MIN_SOURCE_PX = 16  # a digit smaller than this (long side, working pixels) is cropped from a finer decode
+CROP_FROM_WORKING_PX = 32  # a digit at least this large (long side, working pixels) is cropped from the working image
+MIN_SOURCE_PX = 16  # …else from the finer decode, or decoded again when it is smaller than this there
 WHOLE_PICTURE_PX = 64  # a picture no larger than this is taken as one digit, cropped (low resolution)
 CROP_MARGIN = 0.5  # of the digit's long side: paper around the digit when its ink is measured again
 SMOOTH_MIN_DIGIT = 40  # digits at least this large (long side, pixels) are smoothed against sensor noise
@@ -69,12 +70,14 @@ def _read(picture: Picture) -> Reading:
     box = _scaled(digit.box, picture.scale, (width, height))
     x0, y0, x1, y1 = digit.box
     long = max(x1 - x0, y1 - y0)
-    if long >= MIN_SOURCE_PX or picture.scale <= 1:
+    if long >= CROP_FROM_WORKING_PX or picture.scale <= 1:
         source, factor = gray, 1.0
-    else:  # small in the working image: take its ink from a finer decode
-        finer, finer_scale = picture.finer(MIN_SOURCE_PX * 2 / long)
-        source, factor = finer, picture.scale / finer_scale
-    soft = _digit_ink(source, factor, digit, dark)
+    else:  # small in the working image: take its ink from the finer decode (decoded again if too small there)
+        fine_factor = picture.scale / picture.fine_scale
+        need = fine_factor if long * fine_factor >= MIN_SOURCE_PX else 2 * MIN_SOURCE_PX / long
+        source, fine_scale = picture.finer(need)
+        factor = picture.scale / fine_scale
+    soft = _digit_ink(source, factor, digit, dark, ink if source is gray else None)
     tensor = digit_tensor(soft) if soft is not None else None
     if tensor is None:
         raise ImageError("no digit found")
@@ -86,12 +89,16 @@ def _scaled(box, scale: float, size: tuple[int, int]) -> tuple[int, int, int, in
     return max(0, x0), max(0, y0), min(size[0], x1), min(size[1], y1)
 
 
-def _digit_ink(gray: np.ndarray, factor: float, digit: Strokes, dark: bool) -> np.ndarray | None:
+def _digit_ink(
+    gray: np.ndarray, factor: float, digit: Strokes, dark: bool, working_ink: np.ndarray | None = None
+) -> np.ndarray | None:
     """The digit's ink (float32, peak → 1, 0 outside its strokes), tightly cropped, from ``gray``.
 
     ``gray`` is the working image (``factor`` 1) or a finer decode (``factor`` finer pixels per
     working pixel). The ink is measured again around the digit with a paper kernel as wide as the
-    digit itself, so that even marker strokes keep their inside; the strokes found by ``locate``
+    digit itself, so that even marker strokes keep their inside (the working image's ink, when
+    given, is used as it is if the digit is small beside its paper kernel: no stroke of it can be
+    wider than the kernel then); the strokes found by ``locate``
     (filled, slightly grown) mark which ink belongs to the digit, which leaves out ruled lines
     and neighbours.
     """
@@ -104,9 +111,12 @@ def _digit_ink(gray: np.ndarray, factor: float, digit: Strokes, dark: bool) -> n
     region = gray[cy0:cy1, cx0:cx1]
     if region.size == 0:
         return None
-    ink, _ = ink_map(region, max(15, int(long)) | 1, dark)
-    if long >= SMOOTH_MIN_DIGIT:
-        ink = cv2.blur(ink, (3, 3))
+    if working_ink is not None and long <= 2 * paper_kernel(gray):
+        ink = working_ink[cy0:cy1, cx0:cx1]
+    else:
+        ink, _ = ink_map(region, max(15, int(long)) | 1, dark)
+        if long >= SMOOTH_MIN_DIGIT:
+            ink = cv2.blur(ink, (3, 3))
     mask = np.zeros(region.shape, np.uint8)
     contours = [np.round(c * factor).astype(np.int32) for c in digit.contours]
     cv2.drawContours(mask, contours, -1, 1, thickness=-1, offset=(-cx0, -cy0))
