@@ -27,7 +27,9 @@ ImageSource = str | os.PathLike | bytes | bytearray | memoryview | Image.Image |
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # larger files are refused before reading
 MAX_PIXELS = 50_000_000  # larger declared sizes are refused before decoding (decompression bombs)
-MAX_DECODED_BYTES = 256 * 1024 * 1024  # declared pixels × bytes per pixel of the decoded mode
+MAX_DECODED_BYTES = (
+    128 * 1024 * 1024
+)  # declared pixels × bytes per pixel of the decoded mode (a 6000×6000 RGBA PNG is over)
 MAX_ASPECT = 50  # a picture longer than this times its width (or the reverse) holds no digit
 WORK_MIN_SHORT = 200  # the working image keeps at least this short side (when the picture has it)
 
@@ -279,6 +281,8 @@ def _from_array(arr: np.ndarray) -> Picture:
         raise ImageError(f"array of dtype {a.dtype} is not an image")
     if a.shape in ((SIDE * SIDE,), (1, SIDE * SIDE), (1, SIDE, SIDE), (1, SIDE, SIDE, 1)):
         a = a.reshape(SIDE, SIDE)
+    elif (a.ndim == 2 and a.shape[1] == SIDE * SIDE) or (a.ndim == 3 and a.shape[1:] == (SIDE, SIDE)):
+        raise ImageError(f"array of shape {a.shape} looks like {a.shape[0]} digits: pass one at a time")
     elif a.ndim == 1 or (a.ndim == 2 and 1 in a.shape and a.size > 1):
         raise ImageError(
             f"array of shape {a.shape} is ambiguous: pass one digit as (28, 28) or (784,), a picture as (H, W)"
