@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from conftest import MNIST_EDGE
-
 from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime.parallel import available_cpus, predict_parallel
 from mnist_edge.training.data import load_path
@@ -54,7 +53,10 @@ def test_library_matches_predict_files_and_stops_early_cleanly(folder):
 
     paths = sorted(str(p) for p in folder.rglob("*") if p.is_file())
     expected = [(p, o if not isinstance(o, Exception) else str(o)) for p, o in predict_files(Predictor(), paths)]
-    got = [(p, o if not isinstance(o, Exception) else str(o)) for p, o in predict_parallel(paths, workers=2, chunk=16, ahead=2)]
+    got = [
+        (p, o if not isinstance(o, Exception) else str(o))
+        for p, o in predict_parallel(paths, workers=2, chunk=16, ahead=2)
+    ]
     assert got == expected
     stream = predict_parallel(paths, workers=2, chunk=16)
     next(stream)
@@ -70,7 +72,10 @@ def test_ctrl_c_stops_every_process(folder):
     # many passes over the folder, so the run lasts long enough to be interrupted
     process = subprocess.Popen(
         [*MNIST_EDGE, "predict", "--json", "--workers", "2", *[str(folder)] * 200],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60

@@ -19,8 +19,8 @@ import os
 import signal
 import sys
 from collections import deque
-from pathlib import Path
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from ..errors import ImageError
 from .batch import CHUNK, predict_files

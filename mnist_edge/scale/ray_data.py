@@ -94,7 +94,7 @@ class PredictorActor:
         blobs = batch.column("bytes").to_pylist() if "bytes" in batch.column_names else [None] * len(paths)
         n = len(paths)
         tensors, ok, errors = [], [], [None] * n
-        for i, (path, blob) in enumerate(zip(paths, blobs)):
+        for i, (path, blob) in enumerate(zip(paths, blobs, strict=True)):
             try:
                 tensors.append(preprocess(blob if blob is not None else _read(path)))
                 ok.append(i)
@@ -118,7 +118,7 @@ class PredictorActor:
         if HAS_BOX:  # the picture front end reports where the digit was found
             boxes = [None] * n
             good = [blobs[i] if blobs[i] is not None else _read(paths[i]) for i in ok]
-            for i, prediction in zip(ok, self.predictor.predict_batch(good) if good else []):
+            for i, prediction in zip(ok, self.predictor.predict_batch(good) if good else [], strict=True):
                 boxes[i] = None if prediction.box is None else list(prediction.box)
             columns["box"] = pa.array(boxes, pa.list_(pa.int64()))
         return pa.table(columns)
