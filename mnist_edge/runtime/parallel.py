@@ -8,7 +8,8 @@ one inference thread unless told otherwise: preprocessing dominates, so the core
 At most ``ahead`` chunks of ``chunk`` paths are queued or running at any time, so memory stays flat
 however large the folder. Workers ignore SIGINT (Ctrl-C reaches the whole process group): the parent
 alone decides, terminates the pool and reaps every worker before the KeyboardInterrupt propagates.
-On Linux a worker also dies with its parent (PR_SET_PDEATHSIG), so a killed parent leaves no orphans.
+On Linux a worker also dies with its parent (PR_SET_PDEATHSIG; under the default fork server that is
+the fork server, which exits when this process does), so even a SIGKILLed parent leaves no orphans.
 """
 
 from __future__ import annotations
