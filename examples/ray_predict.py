@@ -6,7 +6,7 @@
 
 Without --address a single-node Ray starts here (--num-cpus limits it); with ``--address auto`` (or
 under ``ray job submit``) it joins the running cluster. Output columns: path, label (-1: unreadable),
-confidence, probabilities (10 float32), error. --model FILE ships that ONNX file's bytes to the actors,
+confidence, probabilities (10 float32), box, error. --model FILE ships that ONNX file's bytes to the actors,
 so it only has to exist where this script runs; without it each actor uses the model in its own install.
 """
 

@@ -73,11 +73,13 @@ def test_ray_example_matches_one_process_bit_for_bit(pictures, tmp_path, read):
     labels = table.column("label").to_pylist()
     probabilities = np.array(table.column("probabilities").to_pylist(), dtype=np.float64)
     errors = table.column("error").to_pylist()
-    for path, label, probs, error in zip(paths, labels, probabilities, errors, strict=True):
+    boxes = table.column("box").to_pylist()
+    for path, label, probs, error, box in zip(paths, labels, probabilities, errors, boxes, strict=True):
         outcome = expected[path]
         if isinstance(outcome, Exception):
             assert label == -1 and error, path  # the wording may differ: the actors read bytes, not files
         else:
             assert error is None and label == outcome.label, path
             assert tuple(probs.tolist()) == outcome.probabilities, path  # bit for bit
+            assert (tuple(box) if box is not None else None) == outcome.box, path
     assert sum(e is not None for e in errors) == 2

@@ -6,15 +6,15 @@ each actor then reads the files itself, which skips Ray's per-file read tasks; m
 millions of tiny files). The output has one row per picture:
 
     path: string, label: int64 (-1 when the picture could not be read), confidence: float32,
-    probabilities: fixed_size_list<float32>[10], error: string (null when predicted)
+    probabilities: fixed_size_list<float32>[10], box: list<int64> (x0, y0, x1, y1 of the digit in the
+    picture, as ``Prediction.box``; null when there is none), error: string (null when predicted)
 
-and ``box`` once the runtime's ``Prediction`` has one. Labels and probabilities are bit for bit
-what ``Predictor`` gives in one process (the batched onnxruntime call is row-independent).
+Labels, probabilities and boxes are bit for bit what the runtime gives in one process (the batched
+onnxruntime call is row-independent).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -23,16 +23,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ImageError, first_line
-from ..runtime.predictor import Prediction, Predictor
-from ..runtime.preprocess import preprocess
+from ..runtime.predictor import Predictor
+from ..runtime.preprocess import read_digit
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     import ray.data
 
-COLUMNS = ("path", "label", "confidence", "probabilities", "error")
+COLUMNS = ("path", "label", "confidence", "probabilities", "box", "error")
 BATCH_SIZE = 256
-HAS_BOX = "box" in {f.name for f in dataclasses.fields(Prediction)}
 
 
 def ray_predict(
@@ -93,10 +92,12 @@ class PredictorActor:
         paths = [str(p) for p in batch.column("path").to_pylist()]
         blobs = batch.column("bytes").to_pylist() if "bytes" in batch.column_names else [None] * len(paths)
         n = len(paths)
-        tensors, ok, errors = [], [], [None] * n
+        tensors, ok, errors, boxes = [], [], [None] * n, [None] * n
         for i, (path, blob) in enumerate(zip(paths, blobs, strict=True)):
             try:
-                tensors.append(preprocess(blob if blob is not None else _read(path)))
+                reading = read_digit(blob if blob is not None else _read(path))
+                tensors.append(reading.tensor)
+                boxes[i] = None if reading.box is None else list(reading.box)
                 ok.append(i)
             except ImageError as e:
                 errors[i] = e.reason
@@ -113,14 +114,9 @@ class PredictorActor:
             "label": pa.array(labels),
             "confidence": pa.array(confidence.astype(np.float32)),
             "probabilities": pa.FixedSizeListArray.from_arrays(pa.array(probs.reshape(-1)), 10),
+            "box": pa.array(boxes, pa.list_(pa.int64())),
             "error": pa.array(errors, pa.string()),
         }
-        if HAS_BOX:  # the picture front end reports where the digit was found
-            boxes = [None] * n
-            good = [blobs[i] if blobs[i] is not None else _read(paths[i]) for i in ok]
-            for i, prediction in zip(ok, self.predictor.predict_batch(good) if good else [], strict=True):
-                boxes[i] = None if prediction.box is None else list(prediction.box)
-            columns["box"] = pa.array(boxes, pa.list_(pa.int64()))
         return pa.table(columns)
 
 
