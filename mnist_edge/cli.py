@@ -280,7 +280,13 @@ def parity(data, model_dir, test_images, alias_limit, no_speed, runtimes, as_jso
     default=None,
     help="Write DIR/<image>.explain.png per image: the picture with the digit's box, the 28x28 the model saw, top 3.",
 )
-def predict(images, model_path, top_k, as_json, threads, verify, explain_dir):
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Worker processes [default: the CPUs available to this process]; same output, in the same order.",
+)
+def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, workers):
     """Predict the digit in each IMAGE (files, directories searched recursively, or globs).
 
     Without --model: artifacts/model.int8.onnx, else artifacts/model.onnx, else the pretrained
@@ -288,7 +294,9 @@ def predict(images, model_path, top_k, as_json, threads, verify, explain_dir):
     """
     from .runtime import format_line, predict_inputs, write_explanation
 
-    paths, outcomes = predict_inputs(images, model_path, threads=threads, verify=verify, default_dir=DEFAULT_DIR)
+    paths, outcomes = predict_inputs(
+        images, model_path, threads=threads, verify=verify, default_dir=DEFAULT_DIR, workers=workers
+    )
     show_bar = not as_json and sys.stderr.isatty() and len(paths) > 20
     failures = 0
     with click.progressbar(length=len(paths), label="predicting", file=sys.stderr) if show_bar else _NoBar() as bar:

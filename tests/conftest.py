@@ -19,8 +19,9 @@ MNIST_EDGE = [sys.executable, "-m", "mnist_edge"]
 #   runtime - no TensorFlow, tf2onnx or onnx: what `make test-runtime` runs in an install without them
 #   export  - needs TensorFlow/onnx but trains nothing (tiny models built in the test)
 #   slow    - trains a model (directly, or through the `trained`/`exported` fixtures)
+#   ray     - needs the ray extra; starts a single-node Ray (`make test-ray` runs these)
 # A test's own marker wins; else a test using a training fixture is slow; else its module's tier.
-TIERS = ("runtime", "export", "slow")
+TIERS = ("runtime", "export", "slow", "ray")
 TRAINING_FIXTURES = {"trained", "exported", "service"}
 MODULE_TIER = {
     "test_augment": "export",
@@ -28,6 +29,7 @@ MODULE_TIER = {
     "test_model_checks": "export",
     "test_pipeline": "export",
     "test_portable": "export",
+    "test_ray": "ray",
 }  # every other module: runtime
 HEAVY_MODULES = ["test_augment.py", "test_fusion.py", "test_model_checks.py", "test_pipeline.py", "test_portable.py"]
 if importlib.util.find_spec("onnx") is None:  # a runtime-only install: these cannot even be imported

@@ -43,12 +43,19 @@ def predict_inputs(
     threads: int | None = None,
     verify: bool = False,
     default_dir: str | os.PathLike = DEFAULT_DIR,
+    workers: int | None = 1,
 ) -> tuple[list[str], Iterator[tuple[str, Prediction | Exception]]]:
     """What ``mnist-edge predict`` does: load the model, expand files/folders/globs, predict lazily.
 
     ``model``: an ONNX file; default ``default_model_path(default_dir)``. Returns the expanded paths
-    and an iterator of ``(path, Prediction or error)`` in the same order.
+    and an iterator of ``(path, Prediction or error)`` in the same order. ``workers``: processes
+    (``None``: the cores available, see ``parallel.predict_parallel``); the records are the same.
     """
-    predictor = Predictor(model or default_model_path(default_dir), threads=threads, verify=verify)
+    model = model or default_model_path(default_dir)
+    predictor = Predictor(model, threads=threads, verify=verify)  # also checks the model before any worker starts
     paths = expand_inputs(inputs)
-    return paths, predict_files(predictor, paths)
+    if workers == 1:
+        return paths, predict_files(predictor, paths)
+    from .parallel import predict_parallel
+
+    return paths, predict_parallel(paths, model, workers=workers, threads=threads, predictor=predictor)

@@ -1,0 +1,85 @@
+"""Ray Data: the example on a single-node Ray with 2 CPUs, bit for bit what one process predicts.
+
+Needs the ray extra (``make test-ray`` installs it in .venv-ray and runs ``pytest -m ray``); skipped
+without it. Ray runs in a child process in its own session, killed with everything it started if it
+takes longer than TIMEOUT, so a starved actor pool fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_edge.photo_like import photo_of_digit
+from mnist_edge.runtime import Predictor, predict_files, shipped_model_path
+from mnist_edge.training.data import load_path
+
+pytest.importorskip("ray")
+pq = pytest.importorskip("pyarrow.parquet")
+pytestmark = pytest.mark.ray
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory, sample_dir) -> Path:
+    root = tmp_path_factory.mktemp("ray-pictures")
+    mnist = load_path(sample_dir)
+    for i, digit in enumerate(mnist.x_train[:250]):
+        Image.fromarray(digit).save(root / f"d{i:03d}.png")
+    for i, digit in enumerate(mnist.x_test[:30]):
+        photo_of_digit(digit, size=240, offset=(i - 15, 10)).save(root / f"p{i:02d}.jpg")
+    (root / "garbage.png").write_bytes(b"not a picture")
+    Image.new("L", (40, 40), 0).save(root / "blank.png")
+    return root
+
+
+def run_example(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / "examples" / "ray_predict.py"), *args]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail(f"Ray example hung for {TIMEOUT} s:\n{err[-3000:]}")
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+@pytest.mark.parametrize("read", ["ray-reads-bytes", "actors-read-paths"])
+def test_ray_example_matches_one_process_bit_for_bit(pictures, tmp_path, read):
+    out = tmp_path / "results.parquet"
+    extra = ["--read-in-actors"] if read == "actors-read-paths" else []
+    # --model ships the file's bytes to the actors; 2 actors of 0.5 CPU leave Ray's read tasks a CPU
+    args = [str(pictures), "--out", str(out), "--num-cpus", "2", "--actors", "2", "--batch-size", "64"]
+    result = run_example(*args, "--model", str(shipped_model_path()), *extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = pq.read_table(out).sort_by("path")
+    paths = sorted(str(p) for p in pictures.iterdir())
+    assert table.column("path").to_pylist() == paths
+
+    expected = dict(predict_files(Predictor(shipped_model_path()), paths))
+    labels = table.column("label").to_pylist()
+    probabilities = np.array(table.column("probabilities").to_pylist(), dtype=np.float64)
+    errors = table.column("error").to_pylist()
+    boxes = table.column("box").to_pylist()
+    for path, label, probs, error, box in zip(paths, labels, probabilities, errors, boxes, strict=True):
+        outcome = expected[path]
+        if isinstance(outcome, Exception):
+            assert label == -1 and error, path  # the wording may differ: the actors read bytes, not files
+        else:
+            assert error is None and label == outcome.label, path
+            assert tuple(probs.tolist()) == outcome.probabilities, path  # bit for bit
+            assert (tuple(box) if box is not None else None) == outcome.box, path
+    assert sum(e is not None for e in errors) == 2
