@@ -19,12 +19,16 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-PAPER_KERNEL = 0.25  # of the short side: wider than the thickest stroke of the largest digit
+PAPER_KERNEL = 0.12  # of the short side: wider than the thickest stroke of the largest digit
 MIN_PEAK_INK = 40  # of 255: darkest ink must be at least this much darker than its paper
 INK_FRACTION = 0.4  # a pixel is ink when darker than this fraction of the darkest ink
 MIN_INK = 30  # …and never below this (of 255), whatever the darkest ink
 SMOOTH_MIN_SIDE = 100  # pictures with a shorter short side are not smoothed
 STROKE_GAP = 0.015  # of the short side: strokes this close belong to one digit
+BIG_DIGIT = 0.35  # of the short side: a digit larger than this is looked for again with a wider kernel
+BROKEN_STROKE_GAP = 0.35  # of the larger stroke's size: pieces of a similar weight this close are one digit
+BROKEN_STROKE_WEIGHT = 0.08  # …"similar": the smaller has at least this fraction of the larger's ink
+DIGIT_MAX_SIZE = 0.5  # of the short side: …and neither is larger than a digit can be (edges, shadows)
 LINE_LENGTH = 0.25  # of the short side: a stroke longer than this,…
 LINE_STRAIGHTNESS = 0.25  # …whose box is this much narrower than long (straight, within ~14°),…
 LINE_THINNESS = 0.08  # …and thinner than this fraction of its length is a line, not part of a digit
@@ -78,24 +82,61 @@ def paper_kernel(gray: np.ndarray) -> int:
     return max(15, round(min(gray.shape) * PAPER_KERNEL) | 1)
 
 
-def find_strokes(gray: np.ndarray) -> tuple[np.ndarray, bool, list[Strokes]]:
-    """(ink map, whether the ink is dark, groups of strokes ranked most digit-like first) of a gray image."""
+def find_strokes(
+    gray: np.ndarray, kernel: int | None = None, dark: bool | None = None
+) -> tuple[np.ndarray, bool, list[Strokes]]:
+    """(ink map, whether the ink is dark, groups of strokes ranked most digit-like first) of a gray image.
+
+    The paper kernel suits digits up to about a third of the short side; when the best group is
+    larger (a close-up), its strokes may be wider than the kernel, so the search runs once more with
+    a kernel as wide as that group.
+    """
     h, w = gray.shape
     short = min(h, w)
-    ink, dark = ink_map(gray, paper_kernel(gray))
+    ink, dark = ink_map(gray, kernel or paper_kernel(gray), dark)
     if short >= SMOOTH_MIN_SIDE:
         ink = cv2.blur(ink, (3, 3))  # sensor noise; a small picture has no pixel to spare
-    peak = int(ink.max())
-    if peak < MIN_PEAK_INK:
+    if int(ink.max()) < MIN_PEAK_INK:
         return ink, dark, []
-    _, mask = cv2.threshold(ink, max(MIN_INK, int(peak * INK_FRACTION)), 255, cv2.THRESH_BINARY)
+    groups = _groups_at(ink, _threshold(ink), short)
+    artifacts = [g for g in groups if _frame_artifact(g, w, h)]
+    if artifacts:
+        # a table edge or the dark corner of a tilted page sets the threshold so high that a faint
+        # digit vanishes: set the threshold again without them (they stay candidates, ranked last)
+        hidden = np.zeros(ink.shape, np.uint8)
+        cv2.drawContours(hidden, [c for g in artifacts for c in g.contours], -1, 1, thickness=-1)
+        hidden = cv2.dilate(hidden, np.ones((5, 5), np.uint8))
+        rest = np.where(hidden > 0, 0, ink).astype(np.uint8)
+        if int(rest.max()) >= MIN_PEAK_INK:
+            groups = _groups_at(ink, _threshold(rest), short)
+    ranked = [g for g in sorted(groups, key=lambda g: _score(g, w, h), reverse=True) if _score(g, w, h) > 0]
+    if ranked and kernel is None:
+        x0, y0, x1, y1 = ranked[0].box
+        long = max(x1 - x0, y1 - y0)
+        if long > BIG_DIGIT * short:  # its strokes may be wider than the paper kernel: look again
+            return find_strokes(gray, kernel=min(max(h, w), long) | 1, dark=dark)
+    return ink, dark, ranked
+
+
+def _threshold(ink: np.ndarray) -> int:
+    return max(MIN_INK, int(int(ink.max()) * INK_FRACTION))
+
+
+def _groups_at(ink: np.ndarray, threshold: int, short: int) -> list[Strokes]:
+    _, mask = cv2.threshold(ink, threshold, 255, cv2.THRESH_BINARY)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     strokes = [s for s in map(_stroke, contours) if s is not None]
     not_lines = [s for s in strokes if not _is_line(s, short)]
     # a picture of nothing but one long thin stroke (a hairline "1" close up) keeps it
-    groups = _group(not_lines or strokes, max(2, round(short * STROKE_GAP)))
-    ranked = sorted(groups, key=lambda g: _score(g, w, h), reverse=True)
-    return ink, dark, [g for g in ranked if _score(g, w, h) > 0]
+    return _group(not_lines or strokes, max(2, round(short * STROKE_GAP)), short)
+
+
+def _frame_artifact(g: Strokes, w: int, h: int) -> bool:
+    """On the frame's edge and frame-sized or elongated: a table edge, a shadow, a page corner."""
+    x0, y0, x1, y1 = g.box
+    bw, bh = x1 - x0, y1 - y0
+    edge = x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1
+    return edge and (bw > 0.6 * w or bh > 0.6 * h or not 1 / 3 <= bw / bh <= 3)
 
 
 def _stroke(contour: np.ndarray) -> Strokes | None:
@@ -112,14 +153,21 @@ def _is_line(s: Strokes, short: int) -> bool:
     return length > LINE_LENGTH * short and breadth < LINE_STRAIGHTNESS * length and s.ink < LINE_THINNESS * length**2
 
 
-def _group(strokes: list[Strokes], gap: int) -> list[Strokes]:
-    """Merge strokes whose boxes are within ``gap`` pixels of each other (transitively)."""
+def _group(strokes: list[Strokes], gap: int, short: int) -> list[Strokes]:
+    """Merge strokes (transitively) whose boxes are within ``gap`` pixels of each other, or, for strokes
+    of a similar weight, within BROKEN_STROKE_GAP of the larger one's size (a 5's detached bar)."""
     if not strokes:
         return []
     boxes = np.array([s.box for s in strokes])
     dx = np.maximum(0, np.maximum(boxes[:, None, 0] - boxes[None, :, 2], boxes[None, :, 0] - boxes[:, None, 2]))
     dy = np.maximum(0, np.maximum(boxes[:, None, 1] - boxes[None, :, 3], boxes[None, :, 1] - boxes[:, None, 3]))
-    near = (dx <= gap) & (dy <= gap)
+    size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    ink = np.array([s.ink for s in strokes])
+    similar = np.minimum(ink[:, None], ink[None, :]) >= BROKEN_STROKE_WEIGHT * np.maximum(ink[:, None], ink[None, :])
+    digit_sized = size <= DIGIT_MAX_SIZE * short
+    similar &= digit_sized[:, None] & digit_sized[None, :]
+    reach = np.where(similar, np.maximum(gap, BROKEN_STROKE_GAP * np.maximum(size[:, None], size[None, :])), gap)
+    near = (dx <= reach) & (dy <= reach)
     parent = list(range(len(strokes)))
 
     def root(i: int) -> int:
@@ -144,14 +192,22 @@ def _group(strokes: list[Strokes], gap: int) -> list[Strokes]:
 
 
 def _score(g: Strokes, w: int, h: int) -> float:
-    """Ink area, discounted for what a digit rarely is: on the frame's edge, frame-sized, or a sliver."""
+    """Ink area, discounted for what a digit rarely is: on the frame's edge, frame-sized, or a sliver.
+
+    Something both on the edge and spanning most of the frame is the frame's own edge (a table, a
+    shadow): it is taken only when there is nothing else.
+    """
     x0, y0, x1, y1 = g.box
     bw, bh = x1 - x0, y1 - y0
     score = g.ink
-    if bw > 0.6 * w or bh > 0.6 * h:
+    spans = bw > 0.6 * w or bh > 0.6 * h
+    edge = x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1
+    if spans:
         score *= 0.05
-    if x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1:
+    if edge:
         score *= 0.01
-    if not 0.1 <= bw / bh <= 3:
+    if spans and edge:
+        score *= 1e-4
+    if not 0.05 <= bw / bh <= 3:  # a "1" in a fine pen can be twenty times taller than wide
         score *= 0.1
     return score if g.ink >= 6 else 0.0
