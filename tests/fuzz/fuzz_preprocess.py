@@ -184,7 +184,26 @@ def peak_rss_mib() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(seconds: float, case_seconds: float, max_rss_mib: int, seed: int) -> int:
+def _save(case, save_dir: Path | None, failures: list[str]) -> None:
+    """Keep a failing input for reproduction: bytes as-is, arrays as .npy, PIL images as PNG."""
+    if save_dir is None:
+        return
+    save_dir.mkdir(parents=True, exist_ok=True)
+    kind, value = case
+    stem = save_dir / f"case-{len(failures):03d}-{kind}"
+    try:
+        if isinstance(value, (bytes, bytearray)):
+            stem.with_suffix(".bin").write_bytes(value)
+        elif isinstance(value, np.ndarray):
+            np.save(stem.with_suffix(".npy"), value)
+        else:
+            value.save(stem.with_suffix(".png"))
+        failures[-1] += f" (saved as {stem.name}.*)"
+    except Exception:  # noqa: BLE001 - saving is best effort
+        pass
+
+
+def run(seconds: float, case_seconds: float, max_rss_mib: int, seed: int, save_dir: Path | None = None) -> int:
     warnings.simplefilter("ignore")  # Pillow warns about the damage we make; only exceptions count
     counts: collections.Counter = collections.Counter()
     failures: list[str] = []
@@ -216,6 +235,7 @@ def run(seconds: float, case_seconds: float, max_rss_mib: int, seed: int) -> int
                 or out.max() > 1
             ):
                 failures.append(f"{kind}: bad output {out.shape} {out.dtype}")
+                _save(case, save_dir, failures)
             counts["predicted"] += 1
         except ImageError as e:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -224,9 +244,11 @@ def run(seconds: float, case_seconds: float, max_rss_mib: int, seed: int) -> int
                 failures.append(f"{kind}: multi-line ImageError {str(e)[:200]!r}")
         except Hang:
             failures.append(f"{kind}: ran past {case_seconds} s")
+            _save(case, save_dir, failures)
         except Exception as e:  # noqa: BLE001 - that is what we are looking for
             signal.setitimer(signal.ITIMER_REAL, 0)
             failures.append(f"{kind}: {type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}")
+            _save(case, save_dir, failures)
 
     seed_count = len(seeds())
     start = time.monotonic()
@@ -258,8 +280,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--max-rss-mib", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0, help="seed for the seed images (hypothesis itself is random)")
+    parser.add_argument("--save-dir", type=Path, default=None, help="write each failing input here")
     args = parser.parse_args(argv)
-    return run(args.seconds, args.case_seconds, args.max_rss_mib, args.seed)
+    return run(args.seconds, args.case_seconds, args.max_rss_mib, args.seed, args.save_dir)
 
 
 if __name__ == "__main__":
