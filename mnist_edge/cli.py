@@ -8,7 +8,9 @@ onnxruntime alone. Options renamed in 0.2.0 keep their old spelling as a hidden 
 from __future__ import annotations
 
 import json
+import math
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -16,6 +18,7 @@ import click
 from . import __version__
 from .contract import DEFAULT_DIR, KERAS_FILE, METRICS_FILE, PORTABLE_FILE
 from .errors import MnistEdgeError
+from .limits import MAX_THREADS_PER_CORE, max_threads
 
 
 class _Cli(click.Group):
@@ -32,10 +35,44 @@ class _Cli(click.Group):
             ctx.exit(130)
 
 
+_verbose_option = click.option(
+    "--verbose", "-v", is_flag=True, help="Let library warnings (Pillow, onnxruntime, numpy) through to stderr."
+)
+
+
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mnist-edge")
-def cli():
+@_verbose_option
+def cli(verbose):
     """Train the Keras MNIST MLP, export it to ONNX (fp32 and int8), and predict digits anywhere."""
+    _set_verbosity(verbose)
+
+
+def _set_verbosity(verbose: bool) -> None:
+    """Quiet by default: stderr carries our own one-line messages, not the libraries' warnings."""
+    if verbose:
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+    else:
+        warnings.simplefilter("ignore")
+
+
+def _dumps(obj) -> str:
+    """JSON that strict parsers accept: NaN and infinities become null rather than bare NaN."""
+    try:
+        return json.dumps(obj, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(obj), allow_nan=False)
+
+
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 _data_option = click.option(
@@ -149,7 +186,7 @@ def train(data, recipe, out_dir, epochs, seed, hidden, dropout, batch_size, lear
     verbose = 0 if as_json else (1 if sys.stdout.isatty() else 2)
     metrics = run_training(config, out_dir, data, verbose, command=_command_line())
     if as_json:
-        click.echo(json.dumps(metrics))
+        click.echo(_dumps(metrics))
         return
     click.echo(
         f"test accuracy {metrics['test_accuracy']:.2%}  loss {metrics['test_loss']:.4f}  "
@@ -221,7 +258,7 @@ def export(data, model_path, out_dir, quantize, portable, calibration_images, no
     )
     result = run_export(model_path, out_dir or model_path.parent, config, data)
     if as_json:
-        click.echo(json.dumps(result))
+        click.echo(_dumps(result))
         return
     click.echo(format_report(result["parity"]))
     for path in [*result["files"].values(), result["report_file"]]:
@@ -252,7 +289,7 @@ def parity(data, model_dir, test_images, alias_limit, no_speed, runtimes, as_jso
 
     report = run_parity(model_dir, data, _pick(test_images, alias_limit), measure_speed=not no_speed, runtimes=runtimes)
     if as_json:
-        click.echo(json.dumps(report))
+        click.echo(_dumps(report))
     else:
         click.echo(format_report(report))
         click.echo(f"wrote {report['report_file']}")
@@ -270,9 +307,16 @@ def parity(data, model_dir, test_images, alias_limit, no_speed, runtimes, as_jso
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image on stdout.")
 @click.option(
-    "--threads", type=click.IntRange(1), default=None, help="Inference threads [default: onnxruntime's choice]."
+    "--threads",
+    type=click.IntRange(1, max_threads()),
+    default=None,
+    help=f"Inference threads, 1 to {max_threads()} (cores x {MAX_THREADS_PER_CORE}) [default: onnxruntime's choice].",
 )
-@click.option("--verify", is_flag=True, help="Check the model's weights against the SHA-256 in its model card first.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Check the model file against the seal in its model card first (every byte onnxruntime runs).",
+)
 @click.option(
     "--explain",
     "explain_dir",
@@ -286,12 +330,15 @@ def parity(data, model_dir, test_images, alias_limit, no_speed, runtimes, as_jso
     default=None,
     help="Worker processes [default: the CPUs available to this process]; same output, in the same order.",
 )
-def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, workers):
+@_verbose_option
+def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, workers, verbose):
     """Predict the digit in each IMAGE (files, directories searched recursively, or globs).
 
     Without --model: artifacts/model.int8.onnx, else artifacts/model.onnx, else the pretrained
     model shipped with mnist-edge.
     """
+    if verbose:
+        _set_verbosity(True)
     from .runtime import format_line, predict_inputs, write_explanation
 
     paths, outcomes = predict_inputs(

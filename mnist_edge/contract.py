@@ -29,7 +29,8 @@ def partial_parity_file(test_images: int) -> str:
 
 
 CARD_KEY = "mnist_edge.card"  # ONNX metadata key holding the model card (JSON)
-CARD_VERSION = 1
+CARD_VERSION = 2  # 2: sealed (content_sha256 over every byte but the seal; the card is the file's last field)
+CARD_VERSIONS_READ = (1, 2)  # version 1 cards (no seal) still load, but cannot be --verify'd
 # The fields a runtime relies on, with their JSON types; the card carries more (provenance, figures).
 CARD_REQUIRED = {
     "card_version": int,
@@ -38,6 +39,7 @@ CARD_REQUIRED = {
     "labels": list,
     "preprocessing": dict,
 }
+CARD_HASH_FIELDS = ("graph_sha256", "content_sha256")  # hex SHA-256 when present; both required from version 2
 
 # Bump when preprocessing changes in a way that changes what the model sees.
 PREPROCESSING_SPEC = "mnist-edge-preprocess/1"

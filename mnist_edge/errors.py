@@ -35,3 +35,7 @@ class ParityError(MnistEdgeError):
 
 class ConfigError(MnistEdgeError):
     """Options that cannot work together or with the data (e.g. too few training images)."""
+
+
+class UsageError(MnistEdgeError, ValueError):
+    """An argument out of its range in the Python API (the CLI checks its options itself)."""

@@ -33,7 +33,9 @@ def test_graph_hash_matches_the_card_and_survives_metadata_edits(exported, tmp_p
     predictor = Predictor(path, verify=True)
     assert predictor.card["graph_sha256"] == graph_sha256(path.read_bytes())
     relabelled = rewrite_card(path, tmp_path / "relabelled.onnx", lambda c: c.update(name="renamed"))
-    Predictor(relabelled, verify=True)  # metadata is not part of the graph
+    Predictor(relabelled)  # the graph is untouched: it loads ...
+    with pytest.raises(ModelError):  # ... but the seal covers the card too (issue 14): --verify refuses it
+        Predictor(relabelled, verify=True)
 
 
 def test_tampered_weights_fail_verification(exported, tmp_path):
@@ -44,10 +46,10 @@ def test_tampered_weights_fail_verification(exported, tmp_path):
     weights.CopyFrom(numpy_helper.from_array(array, weights.name))
     onnx.save(model, str(tmp_path / "tampered.onnx"))
     Predictor(tmp_path / "tampered.onnx")  # loads: verification is opt-in
-    with pytest.raises(ModelError, match="weights do not match the model card"):
+    with pytest.raises(ModelError, match="does not match its card"):
         Predictor(tmp_path / "tampered.onnx", verify=True)
     result = run_cli("predict", "--verify", "--model", tmp_path / "tampered.onnx", "whatever.png")
-    assert result.returncode == 1 and "weights do not match" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "does not match its card" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_missing_card_and_wrong_preprocessing_are_refused(exported, tmp_path):

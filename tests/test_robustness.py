@@ -230,29 +230,36 @@ def wait_killed(process: subprocess.Popen) -> None:
 
 @pytest.mark.slow
 def test_sigkill_during_export_leaves_complete_models(exported, tmp_path, mnist_dir):
-    """Kill `mnist-edge export` exactly before, between and after the renames that publish the models."""
-    points = ("export:before-publish", "export:between-publish", "export:after-publish")
-    before = {name: (exported["dir"] / name).read_bytes() for name in ("model.onnx", "model.int8.onnx")}
+    """Kill `mnist-edge export` at every step of publishing: the pair is the old one or the new one, never mixed."""
+    points = (
+        "export:before-publish",
+        "publish:adopting",
+        "publish:adopted",
+        "publish:version-written",
+        "publish:linked",
+        "publish:switched",
+        "export:after-publish",
+    )
+    names = ("model.onnx", "model.int8.onnx")
+    before = {name: (exported["dir"] / name).read_bytes() for name in names}
     runs = {}
     for point in points:
-        folder = copy_model_dir(exported["dir"], tmp_path / point.replace(":", "_"))
+        folder = copy_model_dir(exported["dir"], tmp_path / point.replace(":", "_"))  # loose files, as 0.1 wrote them
         command = [*MNIST_EDGE, "export", "--model", str(folder / "model.keras"), "--quantize", "--test-images", "500"]
         runs[point] = folder, crash_at(point, command, mnist_dir)
+    outcomes = {}
     for point, (folder, process) in runs.items():
         wait_killed(process)
-        now = {name: (folder / name).read_bytes() for name in before}
-        if point == "export:before-publish":  # nothing renamed yet: the previous export is kept, byte for byte
-            assert now == before
-        elif point == "export:between-publish":  # a new fp32 beside the previous int8: each whole, the pair mixed
-            assert now["model.onnx"] != before["model.onnx"] and now["model.int8.onnx"] == before["model.int8.onnx"]
-        else:  # both renamed; the report is written after them
-            assert all(now[name] != before[name] for name in before)
-            assert not list(folder.glob("parity*.json"))
-        for name in before:  # every file under a final name is whole and loadable
-            predictor = Predictor(folder / name, verify=True)
-            assert predictor.probabilities(np.zeros((1, 784), np.float32)).shape == (1, 10)
-        leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".")]
+        same = {name: (folder / name).read_bytes() == before[name] for name in names}
+        assert len(set(same.values())) == 1, (point, same)  # both old or both new
+        outcomes[point] = "old" if same["model.onnx"] else "new"
+        cards = [Predictor(folder / name, verify=True).card for name in names]  # whole, sealed, loadable
+        assert cards[0]["test_images"] == cards[1]["test_images"]  # and from the same export
+        assert len({c["source"]["keras_model_sha256"] for c in cards}) == 1
+        leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".") and p.name != ".versions"]
         assert all(".tmp" in name for name in leftovers), point  # hidden temporaries only, never a final name
+    assert outcomes["export:before-publish"] == "old" and outcomes["export:after-publish"] == "new"
+    assert outcomes["publish:switched"] == "new" and outcomes["publish:linked"] == "old"
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from ..contract import (
     PREPROCESSING_SPEC,
 )
 from ..provenance import library_versions
-from ..runtime.integrity import graph_sha256
+from ..runtime.integrity import seal
 from .convert import OPSET
 from .portable import PORTABLE_OPSET
 
@@ -77,17 +77,18 @@ def quantization_text(mode: str | None, calibration_images: int) -> str:
 
 
 def add_card(path: Path, card: dict) -> None:
-    """Store the card in the ONNX file's metadata (rewrites ``path`` in place; it is still a temp file)."""
+    """Seal the card into the ONNX file (rewrites ``path`` in place; it is still a temp file).
+
+    The model is serialized without metadata, then the card is appended as its last field with
+    ``graph_sha256`` and the seal ``content_sha256`` filled in (see ``runtime.integrity``).
+    """
     import onnx
 
     proto = onnx.load(str(path))
-    card = {**card, "graph_sha256": graph_sha256(proto.SerializeToString())}
     del proto.metadata_props[:]
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = CARD_KEY, json.dumps(card, sort_keys=True)
     proto.producer_name, proto.producer_version = "mnist-edge", __version__
     proto.doc_string = "MNIST digit classifier exported by mnist-edge; see metadata key " + CARD_KEY
-    onnx.save(proto, str(path))
+    Path(path).write_bytes(seal(proto.SerializeToString(), card))
 
 
 def card_source_keras_sha(path: Path) -> str | None:

@@ -6,23 +6,23 @@ Named steps, each callable on its own:
     → publish
 
 Nothing reaches its final name before the gate passes: models are written to temporary files
-beside their destination, checked, stamped with their card and only then renamed (``publish``).
-A failed gate or a crash before ``publish`` leaves earlier exports untouched. ``publish`` renames
-one file after the other, so a crash between the two renames leaves a new fp32 beside an older
-int8 model: each file is whole, the pair is mixed (an atomic set publish is future work).
+beside their destination, checked, sealed with their card and only then published as one set
+(``publish``): a new version folder ``.versions/<id>/`` with the models, then one atomic switch
+of the ``current`` symlink that ``model.onnx`` and ``model.int8.onnx`` point through. A failed
+gate or a crash at any point leaves either the previous set or the new one, never a mix.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..contract import DEFAULT_DIR, FP32_FILE, INT8_FILE, PORTABLE_FILE
 from ..errors import ConfigError, ParityError
 from ..faults import crash_point
-from ..files import temp_beside, write_json
+from ..files import publish_set, temp_beside, write_json
 from ..provenance import sha256_file
 from ..training.data import Mnist, check_source, load_mnist, subsample, to_model_input
 from .card import add_card, card_source_keras_sha, model_card, training_record
@@ -30,6 +30,8 @@ from .convert import check_keras_path, keras_to_onnx, load_keras_model
 from .parity import DEFAULT_RUNTIMES, FP32, INT8, PORTABLE, Gate, parity_report, report_file
 from .quantize import QUANTIZE_MODES, quantize
 from .runtimes import RUNTIMES
+
+SET_FILES = (FP32_FILE, INT8_FILE, PORTABLE_FILE)  # published together, as one set
 
 
 @dataclass
@@ -69,9 +71,7 @@ def export(
         check(report, config)
         keras_sha = sha256_file(model_path)
         describe(staged, report, model_path, keras_sha, mnist, config)
-        finals = publish(staged, out_dir)
-    removed = [] if config.quantize else remove_stale_int8(out_dir, keras_sha)
-    removed += [] if config.portable else remove_stale_int8(out_dir, keras_sha, PORTABLE_FILE)
+        finals, removed = publish(staged, out_dir, keras_sha)
     saved = report_file(out_dir, len(x_test), len(mnist.x_test))  # parity.first-N.json for a partial run
     write_json(saved, report)
     files = {k: str(finals[k]) for k in report["models"] if k in finals}
@@ -126,32 +126,30 @@ def describe(staged: dict[str, Path], report: dict, model_path: Path, keras_sha:
         add_card(path, card)
 
 
-def publish(staged: dict[str, Path], out_dir: Path) -> dict[str, Path]:
-    """Step 6: rename the staged files onto their final names (fp32 first); empties ``staged``."""
-    finals = {FP32: out_dir / FP32_FILE, INT8: out_dir / INT8_FILE, PORTABLE: out_dir / PORTABLE_FILE}
-    crash_point("export:before-publish")
-    for i, (kind, path) in enumerate(list(staged.items())):
-        if i:
-            crash_point("export:between-publish")
-        os.replace(path, finals[kind])
-        del staged[kind]
-    crash_point("export:after-publish")
-    return finals
+def publish(staged: dict[str, Path], out_dir: Path, keras_sha: str | None = None) -> tuple[dict[str, Path], list[str]]:
+    """Step 6: publish the staged models as one set (``files.publish_set``); empties ``staged``.
 
-
-def remove_stale_int8(out_dir: Path, keras_sha: str, name: str = INT8_FILE) -> list[str]:
-    """After an export without it: delete the int8 model ``name`` if it was exported from another Keras model.
-
-    Else ``predict`` would go on picking an int8 model of another network (and ``parity`` would check it).
+    An int8 model this export did not write (no ``--quantize`` / ``--portable``) joins the new set
+    when it was exported from the same Keras model (or has no readable card: not ours to judge); one
+    of another Keras model is left out, else ``predict`` would go on picking an int8 model of another
+    network (and ``parity`` would check it). Returns the final paths and the models left out.
     """
-    path = out_dir / name
-    if not path.is_file():
-        return []
-    recorded = card_source_keras_sha(path)
-    if recorded is None or recorded == keras_sha:  # unreadable or card-less: not ours to delete
-        return []
-    path.unlink()
-    return [str(path)]
+    finals = {FP32: out_dir / FP32_FILE, INT8: out_dir / INT8_FILE, PORTABLE: out_dir / PORTABLE_FILE}
+    removed: list[str] = []
+    for kind in (INT8, PORTABLE):
+        if kind in staged or not finals[kind].is_file():
+            continue
+        recorded = card_source_keras_sha(finals[kind])
+        if recorded is None or recorded == keras_sha:
+            staged[kind] = temp_beside(finals[kind])
+            shutil.copyfile(finals[kind], staged[kind])
+        else:
+            removed.append(str(finals[kind]))
+    crash_point("export:before-publish")
+    publish_set(out_dir, {finals[kind].name: path for kind, path in staged.items()}, names=SET_FILES)
+    staged.clear()
+    crash_point("export:after-publish")
+    return finals, removed
 
 
 @contextlib.contextmanager

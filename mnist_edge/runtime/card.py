@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 
 from ..contract import (  # noqa: F401 - re-exported: the names the runtime used before 0.2.0
+    CARD_HASH_FIELDS,
     CARD_KEY,
     CARD_REQUIRED,
     CARD_VERSION,
+    CARD_VERSIONS_READ,
     LABELS,
     PREPROCESSING_DESCRIPTION,
     PREPROCESSING_SPEC,
@@ -34,17 +36,46 @@ def card_from_metadata(metadata: dict[str, str]) -> dict | None:
 
 
 def validate_card(card: dict, where: str) -> None:
-    """One-line ModelError naming the first field that is missing or of the wrong type."""
+    """One-line ModelError naming the first field that is missing, of the wrong type or unknown."""
+    if not isinstance(card, dict):
+        raise ModelError(f"{where}: model card is a JSON {type(card).__name__}, not an object")
     for key, kind in CARD_REQUIRED.items():
         if key not in card:
             raise ModelError(f"{where}: model card has no {key!r} field")
         if not isinstance(card[key], kind) or (kind is int and isinstance(card[key], bool)):
             raise ModelError(
-                f"{where}: model card field {key!r} should be {kind.__name__}, not {type(card[key]).__name__}"
+                f"{where}: model card field {key!r} should be {_json_type(kind)}, not {_json_name(card[key])}"
             )
-    if card["card_version"] > CARD_VERSION:
+    version = card["card_version"]
+    if version not in CARD_VERSIONS_READ:
         raise ModelError(
-            f"{where}: model card version {card['card_version']} is newer than this runtime's {CARD_VERSION}"
+            f"{where}: model card field 'card_version' is {version!r}, unknown to this runtime (it reads {', '.join(map(str, CARD_VERSIONS_READ))})"
         )
-    if not isinstance(card["preprocessing"].get("spec"), str):
-        raise ModelError(f"{where}: model card field 'preprocessing.spec' is missing")
+    spec = card["preprocessing"].get("spec")
+    if not isinstance(spec, str):
+        raise ModelError(f"{where}: model card field 'preprocessing.spec' should be string, not {_json_name(spec)}")
+    labels = card["labels"]
+    if len(labels) != len(LABELS) or not all(isinstance(x, str) for x in labels):
+        raise ModelError(f"{where}: model card field 'labels' should be {len(LABELS)} strings")
+    for key in CARD_HASH_FIELDS:
+        if key not in card and version < 2:
+            continue
+        value = card.get(key)
+        if not (isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)):
+            raise ModelError(
+                f"{where}: model card field {key!r} should be a 64-digit hex SHA-256, not {_json_name(value)}"
+            )
+
+
+def _json_type(kind: type) -> str:
+    return {dict: "object", list: "array", int: "integer", str: "string", float: "number"}.get(kind, kind.__name__)
+
+
+def _json_name(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return f"string {value[:20]!r}"
+    return _json_type(type(value)) + (f" {value}" if isinstance(value, (int, float)) else "")

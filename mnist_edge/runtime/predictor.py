@@ -13,9 +13,10 @@ import onnxruntime as ort
 
 from .. import contract
 from ..contract import FP32_FILE, INPUT_SIZE, INT8_FILE, NUM_CLASSES, PREPROCESSING_SPEC
-from ..errors import ModelError, first_line
+from ..errors import ModelError, UsageError, first_line
+from ..limits import MAX_MODEL_BYTES, MAX_THREADS_PER_CORE, FileRefused, max_threads, read_regular_file
+from . import integrity
 from .card import card_from_metadata, validate_card
-from .integrity import graph_sha256
 from .preprocess import ImageSource, Reading, read_digit
 
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
@@ -56,52 +57,57 @@ class Predictor:
     """Load an ONNX digit classifier once, predict many times; safe to share between threads.
 
     ``model`` defaults to the pretrained int8 model shipped in the package. ``verify`` checks the
-    file's graph (weights and structure) against the SHA-256 its model card records.
+    seal in the model card first: every byte onnxruntime will run, and the card itself, must hash
+    to the card's ``content_sha256`` (see ``runtime.integrity``). The file is read once, checked,
+    and onnxruntime gets those very bytes, so nothing can change between the check and the load.
+    ``threads``: 1 ... cores x 4 (None: onnxruntime's choice).
     """
 
     def __init__(self, model: str | os.PathLike | None = None, threads: int | None = None, verify: bool = False):
         self.path = Path(model) if model is not None else shipped_model_path()
-        self.session = _open_session(self.path, threads)
-        card = card_from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        check_threads(threads)
+        data = read_model(self.path)
+        where = str(self.path)
+        sealed_card = integrity.verify(data, where) if verify else None
+        self.session = _open_session(data, where, threads)
+        card = (
+            sealed_card
+            if sealed_card is not None
+            else card_from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        )
         if card is None:
             raise ModelError(
                 f"{self.path}: no mnist-edge model card in its metadata; export it with 'mnist-edge export'"
             )
         self.card = card
+        self.verified = verify
         self._check_signature()
-        if verify:
-            self.verify()
+        validate_card(self.card, where)
+        spec = self.card["preprocessing"]["spec"]
+        if spec != PREPROCESSING_SPEC:
+            raise ModelError(f"{self.path}: model expects preprocessing {spec}, this runtime does {PREPROCESSING_SPEC}")
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
         self._per_thread = threading.local()
 
     def verify(self) -> None:
-        """Raise ModelError unless the model's graph hashes to what its card says."""
-        expected = self.card.get("graph_sha256")
-        if expected is None:
-            raise ModelError(f"{self.path}: the model card records no graph_sha256 to verify against")
-        try:
-            actual = graph_sha256(self.path.read_bytes())
-        except OSError as e:
-            raise ModelError(f"{self.path}: cannot read ({e.strerror or e})") from None
-        if actual != expected:
-            raise ModelError(
-                f"{self.path}: weights do not match the model card (graph SHA-256 {actual[:12]}… ≠ {expected[:12]}…)"
-            )
+        """Raise ModelError unless the file on disk now is sealed and matches its card."""
+        integrity.verify(read_model(self.path), str(self.path))
 
     def _check_signature(self) -> None:
+        """The model must be what the runtime contract says: float32 [N, 784] in, float32 [N, 10] out, N dynamic."""
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if len(inputs) != 1 or len(outputs) < 1:
+        if len(inputs) != 1 or len(outputs) != 1:
             raise ModelError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
-        shape, out_shape = inputs[0].shape, outputs[0].shape
-        if inputs[0].type != "tensor(float)" or len(shape) != 2 or shape[1] != INPUT_SIZE:
-            raise ModelError(f"{self.path}: input is {inputs[0].type} {shape}, expected float32 [N, {INPUT_SIZE}]")
-        if len(out_shape) != 2 or out_shape[1] != NUM_CLASSES:
-            raise ModelError(f"{self.path}: output shape is {out_shape}, expected [N, {NUM_CLASSES}]")
-        validate_card(self.card, str(self.path))
-        spec = self.card.get("preprocessing", {}).get("spec")
-        if spec != PREPROCESSING_SPEC:
-            raise ModelError(f"{self.path}: model expects preprocessing {spec}, this runtime does {PREPROCESSING_SPEC}")
+        for role, value, size in (("input", inputs[0], INPUT_SIZE), ("output", outputs[0], NUM_CLASSES)):
+            shape = value.shape
+            if value.type != "tensor(float)" or len(shape) != 2 or shape[1] != size:
+                raise ModelError(f"{self.path}: {role} is {value.type} {shape}, expected float32 [N, {size}]")
+            if isinstance(shape[0], int) and shape[0] > 0:
+                raise ModelError(
+                    f"{self.path}: {role} has a fixed batch size of {shape[0]}; mnist-edge needs a dynamic batch "
+                    f"dimension ([N, {size}]); re-export the model"
+                )
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """Run the model on a float32 ``[n, 784]`` batch of already-preprocessed digits.
@@ -112,13 +118,25 @@ class Predictor:
         batch = np.asarray(batch, dtype=np.float32)
         if batch.size != INPUT_SIZE:
             batch = np.ascontiguousarray(batch).reshape(-1, INPUT_SIZE)
-            return self.session.run([self.output_name], {self.input_name: batch})[0]
-        bound = getattr(self._per_thread, "buffers", None)
-        if bound is None:
-            bound = self._per_thread.buffers = _BoundBuffers(self.session, self.input_name, self.output_name)
-        bound.pixels[...] = batch.reshape(1, INPUT_SIZE)
-        self.session.run_with_iobinding(bound.binding)
-        return bound.probabilities.copy()
+            try:
+                out = self.session.run([self.output_name], {self.input_name: batch})[0]
+            except Exception as e:  # onnxruntime raises its own types for a model that cannot run
+                raise ModelError(f"{self.path}: inference failed ({first_line(e)})") from None
+        else:
+            bound = getattr(self._per_thread, "buffers", None)
+            if bound is None:
+                bound = self._per_thread.buffers = _BoundBuffers(self.session, self.input_name, self.output_name)
+            bound.pixels[...] = batch.reshape(1, INPUT_SIZE)
+            try:
+                self.session.run_with_iobinding(bound.binding)
+            except Exception as e:
+                raise ModelError(f"{self.path}: inference failed ({first_line(e)})") from None
+            out = bound.probabilities.copy()
+        if not np.isfinite(out).all():
+            raise ModelError(
+                f"{self.path}: the model produced non-finite probabilities (NaN or inf); its weights are damaged"
+            )
+        return out
 
     def predict(self, image: ImageSource) -> Prediction:
         """Find the digit in one picture and classify it; ImageError when there is none or it is unreadable."""
@@ -152,15 +170,36 @@ class _BoundBuffers:
         self.binding.bind_output(output_name, "cpu", 0, np.float32, [1, NUM_CLASSES], self.probabilities.ctypes.data)
 
 
-def _open_session(path: Path, threads: int | None) -> ort.InferenceSession:
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
+def check_threads(threads: int | None) -> None:
+    """None, or an int from 1 to cores x 4; UsageError otherwise."""
+    if threads is None:
+        return
+    top = max_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= top:
+        raise UsageError(
+            f"threads must be an integer from 1 to {top} (cores x {MAX_THREADS_PER_CORE}), not {threads!r}"
+        )
+
+
+def read_model(path: Path) -> bytes:
+    """The model file's bytes: a regular file of at most MAX_MODEL_BYTES, read once."""
+    try:
+        return read_regular_file(path, MAX_MODEL_BYTES)
+    except FileRefused as e:
+        raise ModelError(f"{path}: {e.reason}; expected an ONNX model file") from None
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such model file") from None
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def _open_session(data: bytes, where: str, threads: int | None) -> ort.InferenceSession:
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     except Exception as e:
-        raise ModelError(f"{path}: not a loadable ONNX model ({first_line(e)})") from None
+        raise ModelError(f"{where}: not a loadable ONNX model ({first_line(e)})") from None

@@ -29,7 +29,7 @@ def prediction_record(path: str, outcome: Prediction | Exception, top_k: int = 1
 def format_line(path: str, outcome: Prediction | Exception, top_k: int = 1, as_json: bool = False) -> str:
     """``path: 7 (0.897)`` (plus ``  7:0.897 1:0.020`` for top_k > 1), ``path: error: reason``, or JSON."""
     if as_json:
-        return json.dumps(prediction_record(path, outcome, top_k))
+        return json.dumps(prediction_record(path, outcome, top_k), allow_nan=False)  # never bare NaN
     if isinstance(outcome, Exception):
         return f"{path}: error: {getattr(outcome, 'reason', str(outcome))}"
     line = f"{path}: {outcome.label} ({outcome.confidence:.3f})"

@@ -18,7 +18,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, first_line
+from ..limits import MAX_DATA_FILE_BYTES, FileRefused, read_regular_file
 
 ENV_VAR = "MNIST_EDGE_DATA"
 IMAGE_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 LABEL_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
 IMAGE_SHAPE = (28, 28)
+MAX_ITEMS = {"train": 60_000, "t10k": 10_000}  # MNIST's sizes: an IDX header declaring more is refused
 HOW_TO_PROVIDE = (
     f"pass --data DIR_OR_NPZ, set {ENV_VAR} to a directory of the four MNIST IDX files "
     "or to a Keras mnist.npz, or connect to the internet so Keras can download it"
@@ -71,7 +75,7 @@ def check_source(data: str | os.PathLike | None = None) -> None:
     if not given:
         return  # the Keras cache or a download: only loading can tell
     path = Path(given).expanduser()
-    if not (path.is_dir() or path.is_file()):
+    if not (path.is_dir() or path.exists()):
         raise DataError(f"{path}: no such file or directory; {HOW_TO_PROVIDE}")
 
 
@@ -80,7 +84,7 @@ def load_path(path: Path) -> Mnist:
     path = path.expanduser()
     if path.is_dir():
         return load_idx_dir(path)
-    if path.is_file():
+    if path.exists():  # a FIFO or device is refused by the reader, with that reason
         return load_npz(path)
     raise DataError(f"{path}: no such file or directory; {HOW_TO_PROVIDE}")
 
@@ -104,7 +108,7 @@ def idx_candidates(split: str, kind: str, ndim: int) -> list[str]:
 def find_idx_file(directory: Path, split: str, kind: str, ndim: int) -> Path:
     names = idx_candidates(split, kind, ndim)
     for name in names:
-        if (directory / name).is_file():
+        if (directory / name).exists():  # not only regular files: anything else is refused by name when read
             return directory / name
     raise DataError(f"{directory}: missing {names[0]} (or {names[1]}, raw or .gz)")
 
@@ -115,7 +119,7 @@ def load_idx_dir(directory: Path) -> Mnist:
         path = find_idx_file(directory, split, kind, ndim)
         raw = _read_file(path)
         hashes[path.name] = hashlib.sha256(raw).hexdigest()
-        arrays[key] = parse_idx(_maybe_gunzip(raw, path), path, ndim)
+        arrays[key] = parse_idx(raw, path, ndim, MAX_ITEMS[split])
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if len(x) != len(y):
@@ -125,41 +129,52 @@ def load_idx_dir(directory: Path) -> Mnist:
     return _validated(Mnist(**arrays, source=str(directory.resolve()), sha256=hashes), directory)
 
 
-def parse_idx(data: bytes, path: Path, ndim: int) -> np.ndarray:
-    """Parse an uncompressed IDX file of unsigned bytes with ``ndim`` dimensions."""
+def parse_idx(data: bytes, path: Path, ndim: int, max_items: int | None = None) -> np.ndarray:
+    """Parse an IDX file of unsigned bytes with ``ndim`` dimensions, raw or gzip-compressed.
+
+    The header is read first and checked against the MNIST layout (magic number, 28x28, at most
+    ``max_items`` items); a gzip stream is then inflated up to the declared size plus one byte and
+    no further, so a small ``.gz`` that would inflate to gigabytes (a gzip bomb) costs nothing.
+    """
+    stream = gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") if data[:2] == b"\x1f\x8b" else io.BytesIO(data)
+    try:
+        with stream:
+            header_len = 4 + 4 * ndim
+            header = stream.read(header_len)
+            dims = _check_idx_header(header, path, ndim, max_items)
+            count = math.prod(dims)
+            body = stream.read(count + 1)
+    except (EOFError, OSError, zlib.error) as e:
+        raise DataError(f"{path}: corrupt or truncated gzip ({first_line(e)})") from None
+    if len(body) < count:
+        raise DataError(f"{path}: truncated, header promises {count} bytes of data but {len(body)} follow")
+    if len(body) > count:
+        raise DataError(f"{path}: unexpected bytes after the {count} bytes of data the header promises")
+    return np.frombuffer(body, dtype=np.uint8, count=count).reshape(dims)
+
+
+def _check_idx_header(header: bytes, path: Path, ndim: int, max_items: int | None) -> tuple[int, ...]:
     expected_magic = IMAGE_MAGIC if ndim == 3 else LABEL_MAGIC
-    header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise DataError(f"{path}: truncated IDX header ({len(data)} bytes)")
-    magic = int.from_bytes(data[:4], "big")
+    if len(header) < 4 + 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header ({len(header)} bytes)")
+    magic = int.from_bytes(header[:4], "big")
     if magic != expected_magic:
         raise DataError(f"{path}: bad magic number 0x{magic:08x}, expected 0x{expected_magic:08x}")
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if ndim == 3 and dims[1:] != IMAGE_SHAPE:
         raise DataError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28")
-    count = int(np.prod(dims))
-    body = len(data) - header_len
-    if body < count:
-        raise DataError(f"{path}: truncated, header promises {count} bytes of data but {body} follow")
-    if body > count:
-        raise DataError(f"{path}: {body - count} unexpected bytes after the data")
-    return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims)
+    if max_items is not None and dims[0] > max_items:
+        raise DataError(f"{path}: header declares {dims[0]} items, MNIST has at most {max_items}")
+    return dims
 
 
 def _read_file(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_regular_file(path, MAX_DATA_FILE_BYTES)
+    except FileRefused as e:
+        raise DataError(f"{path}: {e.reason}; expected an MNIST data file") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-
-
-def _maybe_gunzip(raw: bytes, path: Path) -> bytes:
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as e:
-        raise DataError(f"{path}: corrupt or truncated gzip ({e})") from None
 
 
 # --- npz and Keras ---------------------------------------------------------------------------
@@ -167,6 +182,7 @@ def _maybe_gunzip(raw: bytes, path: Path) -> bytes:
 
 def load_npz(path: Path) -> Mnist:
     raw = _read_file(path)
+    _check_npz_sizes(raw, path)
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             missing = [k for k in _IDX_STEMS if k not in npz.files]
@@ -186,6 +202,25 @@ def load_npz(path: Path) -> Mnist:
             raise DataError(f"{path}: x_{split} and y_{split} disagree in count")
     digest = hashlib.sha256(raw).hexdigest()
     return _validated(Mnist(**arrays, source=str(path.resolve()), sha256={path.name: digest}), path)
+
+
+def _check_npz_sizes(raw: bytes, path: Path) -> None:
+    """Refuse before inflating: each array's declared uncompressed size must fit MNIST's layout."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            infos = {info.filename: info for info in archive.infolist()}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise DataError(f"{path}: not a readable .npz file ({first_line(e)})") from None
+    for key in _IDX_STEMS:
+        info = infos.get(f"{key}.npy")
+        if info is None:
+            continue  # reported as missing below
+        split = "train" if key.endswith("train") else "t10k"
+        limit = (
+            MAX_ITEMS[split] * (IMAGE_SHAPE[0] * IMAGE_SHAPE[1] if key.startswith("x") else 1) + 4096
+        )  # + .npy header
+        if info.file_size > limit:
+            raise DataError(f"{path}: {key} inflates to {info.file_size:,} bytes, more than MNIST's {limit:,}")
 
 
 def _validated(m: Mnist, where: Path) -> Mnist:
