@@ -346,13 +346,14 @@ def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, wo
     )
     show_bar = not as_json and sys.stderr.isatty() and len(paths) > 20
     failures = 0
+    explained: set[str] = set()  # --explain names written in this run
     with click.progressbar(length=len(paths), label="predicting", file=sys.stderr) if show_bar else _NoBar() as bar:
         for path, outcome in outcomes:
             bar.update(1)
             failures += isinstance(outcome, Exception)
             click.echo(format_line(path, outcome, top_k, as_json))
             if explain_dir is not None and not isinstance(outcome, Exception):
-                write_explanation(path, outcome, explain_dir)
+                write_explanation(path, outcome, explain_dir, explained)
     sys.exit(1 if failures else 0)
 
 

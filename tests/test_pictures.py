@@ -215,13 +215,14 @@ def _record_error(path, outcome: dict) -> None:
 
 def test_predict_explain_writes_a_picture_per_image(tmp_path, photos):
     files = []
-    for i, (data, _, _) in enumerate(photos[:2]):
-        files.append(tmp_path / f"photo{i}.jpg")
+    for i, (data, _, _) in enumerate(photos[:3]):
+        files.append(tmp_path / ("a" if i < 2 else "b") / f"photo{min(i, 1)}.jpg")  # two photo1.jpg
+        files[-1].parent.mkdir(exist_ok=True)
         files[-1].write_bytes(data)
     result = run_cli("predict", "--explain", tmp_path / "why", *files)
     assert result.returncode == 0, result.stderr
     made = sorted(p.name for p in (tmp_path / "why").iterdir())
-    assert made == ["photo0.jpg.explain.png", "photo1.jpg.explain.png"]
+    assert made == ["photo0.jpg.explain.png", "photo1-2.jpg.explain.png", "photo1.jpg.explain.png"]
     picture = Image.open(tmp_path / "why" / made[0])
     red = np.asarray(picture.convert("RGB"))
     assert ((red[..., 0] > 200) & (red[..., 1] < 60)).any()  # the box is drawn

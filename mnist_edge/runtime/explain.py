@@ -41,10 +41,22 @@ def explanation(source, prediction: Prediction) -> Image.Image:
     return canvas
 
 
-def write_explanation(path: str | os.PathLike, prediction: Prediction, out_dir: str | os.PathLike) -> Path:
-    """Save ``explanation(path, prediction)`` as OUT_DIR/<file name>.explain.png; return where."""
+def write_explanation(
+    path: str | os.PathLike, prediction: Prediction, out_dir: str | os.PathLike, taken: set[str] | None = None
+) -> Path:
+    """Save ``explanation(path, prediction)`` as OUT_DIR/<file name>.explain.png; return where.
+
+    ``taken``: names already written in this run; pictures of the same name from different folders
+    get ``-2``, ``-3``… instead of overwriting each other.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{Path(path).name}.explain.png"
+    name, n = Path(path).name, 1
+    while taken is not None and name in taken:
+        n += 1
+        name = f"{Path(path).stem}-{n}{Path(path).suffix}"
+    if taken is not None:
+        taken.add(name)
+    target = out_dir / f"{name}.explain.png"
     explanation(path, prediction).save(target)
     return target
