@@ -232,3 +232,14 @@ def test_runtime_needs_no_more_than_numpy_onnxruntime_pillow_opencv():
     script = "import sys, mnist_edge.runtime; print(sorted({m.split('.')[0] for m in sys.modules}))"
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert "cv2" in loaded and "tensorflow" not in loaded and "scipy" not in loaded
+
+
+def test_a_damaged_gray_png_is_one_line_and_nothing_on_stderr(tmp_path, sample):
+    data = bytearray(encoded(Image.fromarray(255 - sample.x_test[0]).resize((60, 60))))
+    data[60] ^= 0xFF  # inside the compressed pixels
+    path = tmp_path / "damaged.png"
+    path.write_bytes(bytes(data))
+    result = run_cli("predict", path)
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{path}: error: not a readable image")
+    assert result.stderr == ""
