@@ -141,7 +141,8 @@ _test_images_option = click.option(
     type=click.Choice(["edge", "seed"]),
     default="edge",
     show_default=True,
-    help="edge: distortions, cosine schedule, label smoothing, early stopping (best accuracy); "
+    help="edge: distortions, printed digits from training fonts, pen width/blur/noise/broken strokes, "
+    "cosine schedule, label smoothing, early stopping (best accuracy); "
     "seed: the classic Keras tutorial (5 epochs, Adam).",
 )
 @click.option(
