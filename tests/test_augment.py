@@ -119,3 +119,14 @@ def test_printed_digits_are_mixed_into_batches_at_the_rate_asked_deterministical
     assert 0.15 < printed_share < 0.35
     for x, y in a:  # a printed example carries its own image (the seed recipe does not distort)
         np.testing.assert_array_equal(x[y.argmax(axis=1) == 9], 0.5)
+
+
+def test_pictures_recipe_is_edge_plus_the_picture_augmentations():
+    from mnist_edge.training.recipes import RECIPES, make_config
+
+    edge, pictures = RECIPES["edge"], make_config("pictures")
+    assert edge.printed_digits == 0 and edge.picture_noise is None  # the shipped recipe is unchanged
+    assert 0 < pictures.printed_digits <= 0.1 and pictures.picture_noise.active
+    assert pictures.replace(recipe="edge", epochs=edge.epochs, printed_digits=0.0).picture_noise is not None
+    unchanged = {"distortion", "schedule", "learning_rate", "label_smoothing", "validation", "patience", "hidden"}
+    assert all(getattr(pictures, k) == getattr(edge, k) for k in unchanged)

@@ -3,9 +3,9 @@
 ``seed`` is the classic Keras tutorial exactly; ``edge`` keeps the same network (and so the same
 size on the edge) but trains it longer on distorted digits with a cosine learning-rate schedule,
 label smoothing, weight decay and early stopping on a validation split carved from the training
-set, and with what digits from real pictures look like after the runtime's normalisation: printed
-digits from the training fonts (a few percent of the examples) and thin/thick pens, slight blur,
-noise and broken strokes. Add a recipe here: a name and a ``TrainConfig``.
+set. ``pictures`` is ``edge`` plus what digits from real pictures look like after the runtime's
+normalisation: printed digits from the training fonts (a few percent of the examples) and
+thin/thick pens, slight blur, noise and broken strokes. Add a recipe here: a name and a ``TrainConfig``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ RECIPES = {
     "seed": TrainConfig(recipe="seed"),
     "edge": TrainConfig(
         recipe="edge",
-        epochs=50,
+        epochs=40,
         dropout=0.25,
         batch_size=128,
         learning_rate=2e-3,
@@ -55,12 +55,19 @@ RECIPES = {
         weight_decay=2e-5,
         label_smoothing=0.1,
         distortion=Distortion(),
-        printed_digits=0.04,
-        picture_noise=PictureNoise(stroke_width=0.1, thick_3x3=0.0, blur=0.05, noise=0.05, broken=0.05),
         validation=5000,
         patience=10,
     ),
 }
+# edge + what digits from real pictures look like after the runtime's normalisation (issue 12). Much
+# better on printed digits (held-out fonts), but 99.12 % on the MNIST test set (seed 0) against edge's
+# 99.22 %, so it is not the shipped recipe (README "Pictures").
+RECIPES["pictures"] = RECIPES["edge"].replace(
+    recipe="pictures",
+    epochs=50,
+    printed_digits=0.04,
+    picture_noise=PictureNoise(stroke_width=0.1, thick_3x3=0.0, blur=0.05, noise=0.05, broken=0.05),
+)
 DEFAULT_RECIPE = "edge"
 
 
