@@ -23,7 +23,7 @@ ARTIFACTS ?= artifacts
 RUNTIME_VENV ?= .venv-runtime
 RAY_VENV ?= .venv-ray
 
-.PHONY: demo test lint test-runtime test-ray shipped-model clean fonts picture-benchmark
+.PHONY: demo test lint test-runtime test-ray shipped-model clean fonts fonts-if-possible picture-benchmark
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[train,dev,portable]'
 	touch $@ $(VENV)/.train-installed
 
-demo: $(VENV)/.train-installed
+demo: $(VENV)/.train-installed fonts-if-possible
 	$(BIN)/mnist-edge train --out $(ARTIFACTS) $(if $(EPOCHS),--epochs $(EPOCHS))
 	$(BIN)/mnist-edge export --model $(ARTIFACTS)/model.keras --quantize
 	$(BIN)/mnist-edge predict --model $(ARTIFACTS)/model.int8.onnx examples/digits
@@ -53,7 +53,7 @@ lint: $(VENV)/.dev-installed
 
 # Rebuild the pretrained model that ships in the package (edge recipe, full MNIST, seed 0).
 SHIPPED_BUILD ?= build/shipped
-shipped-model: $(VENV)/.train-installed
+shipped-model: $(VENV)/.train-installed fonts-if-possible
 	$(BIN)/mnist-edge train --recipe edge --seed 0 --out $(SHIPPED_BUILD)
 	$(BIN)/mnist-edge export --model $(SHIPPED_BUILD)/model.keras --quantize --portable
 	cp $(SHIPPED_BUILD)/model.onnx $(SHIPPED_BUILD)/model.int8.onnx $(SHIPPED_BUILD)/model.int8.portable.onnx \
@@ -81,6 +81,21 @@ clean:
 FONT_PACKAGES = $(shell $(PYTHON) -c "import runpy; print(runpy.run_path('mnist_edge/fonts.py')['FONT_PACKAGES_LINE'])")
 fonts:
 	apt-get install -y --no-install-recommends $(FONT_PACKAGES)
+
+# What demo and shipped-model run first: nothing when a training font is installed; else the packages
+# when apt-get can install them (root), else a warning. Never fails: without training fonts the edge
+# recipe trains without printed digits (and training warns again).
+HAVE_TRAINING_FONTS = $(PYTHON) -c "import runpy, sys; sys.exit(0 if runpy.run_path('mnist_edge/fonts.py')['training_fonts']() else 1)"
+fonts-if-possible:
+	@if $(HAVE_TRAINING_FONTS); then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y --no-install-recommends $(FONT_PACKAGES) \
+		|| (apt-get update && apt-get install -y --no-install-recommends $(FONT_PACKAGES)) \
+		|| echo "warning: could not install the font packages: training without printed digits"; \
+	else \
+		echo "warning: no training font installed and apt-get is not usable here (not root?):" \
+			"training without printed digits; 'make fonts' as root installs them"; \
+	fi
 
 # The picture benchmark (issue 12): generates build/picture-sets once, scores the runtime per condition.
 picture-benchmark: $(VENV)/.train-installed

@@ -138,16 +138,17 @@ _test_images_option = click.option(
 @_data_option
 @click.option(
     "--recipe",
-    type=click.Choice(["edge", "seed"]),
+    type=click.Choice(["edge", "pictures", "seed"]),
     default="edge",
     show_default=True,
     help="edge: distortions, cosine schedule, label smoothing, early stopping (best accuracy); "
+    "pictures: edge + printed digits from training fonts, pen width/blur/noise/broken strokes, 50 epochs; "
     "seed: the classic Keras tutorial (5 epochs, Adam).",
 )
 @click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_DIR, show_default=True, help="Output folder."
 )
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs [recipe: edge 40, seed 5].")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs [recipe: edge 40, pictures 50, seed 5].")
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed for weights, shuffling, distortions and subsampling."
 )

@@ -131,7 +131,7 @@ TRAINING_FONTS = (
     "Manrope-*",
     "LeagueSpartan-*",
     "B612-*",
-    "LinBiolinum_*",
+    "LinBiolinum_R*",  # not LinBiolinum_K: keyboard keys, a digit in a box
     # condensed / display
     "DejaVuSansCondensed*",
     "RobotoCondensed-*",

@@ -46,3 +46,86 @@ def test_distortions_keep_the_digit_recognisable(tf, digits):
     assert np.mean(corr) > 0.4  # moved and bent, still the same strokes
     ink_ratio = out.sum(axis=1) / digits.sum(axis=1)
     assert np.all((ink_ratio > 0.6) & (ink_ratio < 1.5))
+
+
+# --- what real pictures look like after normalisation: pen width, blur, noise, broken strokes ---------
+
+
+def noisy(tf, images, seed, noise):
+    from mnist_edge.training.augment import picture_noise_batch
+
+    return picture_noise_batch(tf.constant(images), tf.constant(seed, tf.int64), noise).numpy()
+
+
+ALL_ON = dict(stroke_width=1.0, blur=1.0, noise=1.0, broken=1.0)
+
+
+@pytest.mark.parametrize("kind", [*ALL_ON, "all"])
+def test_picture_noise_keeps_shape_and_range_and_changes_every_image(tf, digits, kind):
+    from mnist_edge.training.augment import PictureNoise
+
+    noise = PictureNoise(**(ALL_ON if kind == "all" else {kind: 1.0}))
+    out = noisy(tf, digits, [4, 2], noise)
+    assert out.shape == digits.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    changed = np.abs(out - digits).max(axis=1) > 1e-3
+    assert changed.mean() > (0.7 if kind == "stroke_width" else 0.95)  # a stroke too thin to erode is kept
+    corr = [np.corrcoef(o, d)[0, 1] for o, d in zip(out, digits, strict=True)]
+    assert np.mean(corr) > 0.6  # the same digit
+
+
+def test_picture_noise_is_deterministic_per_seed(tf, digits):
+    from mnist_edge.training.augment import PictureNoise
+
+    noise = PictureNoise(stroke_width=0.5, blur=0.5, noise=0.5, broken=0.5)
+    a, b = noisy(tf, digits, [7, 1], noise), noisy(tf, digits, [7, 1], noise)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - noisy(tf, digits, [7, 2], noise)).mean() > 1e-3
+
+
+def test_picture_noise_at_zero_probability_is_identity(tf, digits):
+    from mnist_edge.training.augment import PictureNoise
+
+    np.testing.assert_array_equal(noisy(tf, digits, [0, 0], PictureNoise()), digits)
+
+
+def test_broken_strokes_only_remove_ink(tf, digits):
+    from mnist_edge.training.augment import PictureNoise
+
+    out = noisy(tf, digits, [1, 1], PictureNoise(broken=1.0))
+    assert np.all(out <= digits + 1e-7)
+    removed = (digits - out).sum(axis=1)
+    assert np.all(removed > 0) and np.all(removed < 0.3 * digits.sum(axis=1))
+
+
+def test_printed_digits_are_mixed_into_batches_at_the_rate_asked_deterministically(tf, digits):
+    from mnist_edge.training.fit import _training_dataset
+    from mnist_edge.training.printed import PrintedSet
+    from mnist_edge.training.recipes import make_config
+
+    labels = np.zeros(len(digits), np.uint8)  # every MNIST digit here labelled 0, every printed one 9
+    fake = PrintedSet(np.ones((5, 784), np.float32) * 0.5, np.full(5, 9, np.uint8), ("A.ttf",), ())
+    config = make_config("seed", printed_digits=0.25, batch_size=32)
+
+    def first_batches(seed):
+        ds = _training_dataset(tf, digits, labels, config.replace(seed=seed), fake)
+        return [(x.numpy(), y.numpy()) for x, y in ds.take(8)]
+
+    a, b = first_batches(3), first_batches(3)
+    for (xa, ya), (xb, yb) in zip(a, b, strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    printed_share = np.mean([y.argmax(axis=1) == 9 for _, y in a])
+    assert 0.15 < printed_share < 0.35
+    for x, y in a:  # a printed example carries its own image (the seed recipe does not distort)
+        np.testing.assert_array_equal(x[y.argmax(axis=1) == 9], 0.5)
+
+
+def test_pictures_recipe_is_edge_plus_the_picture_augmentations():
+    from mnist_edge.training.recipes import RECIPES, make_config
+
+    edge, pictures = RECIPES["edge"], make_config("pictures")
+    assert edge.printed_digits == 0 and edge.picture_noise is None  # the shipped recipe is unchanged
+    assert 0 < pictures.printed_digits <= 0.1 and pictures.picture_noise.active
+    unchanged = {"distortion", "schedule", "learning_rate", "label_smoothing", "validation", "patience", "hidden"}
+    assert all(getattr(pictures, k) == getattr(edge, k) for k in unchanged)

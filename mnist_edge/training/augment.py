@@ -108,3 +108,93 @@ def _bilinear_sample(images, src_y, src_x):
     top = at(y0, x0) * (1 - wx) + at(y0, x0 + 1) * wx
     bottom = at(y0 + 1, x0) * (1 - wx) + at(y0 + 1, x0 + 1) * wx
     return (top * (1 - wy) + bottom * wy)[..., None]
+
+
+@dataclass(frozen=True)
+class PictureNoise:
+    """What digits from real pictures look like after the runtime's normalisation, each a probability per image.
+
+    ``stroke_width``: thicker or thinner pen (grayscale dilation with a 2×2 or, for a share ``thick_3x3``
+    of them, 3×3 max, or erosion with a 2×2 min, then the brightest pixel brought back to 1); ``blur``: a slight Gaussian blur (σ 0.6 px,
+    mixed in at a random strength); ``noise``: additive Gaussian noise (σ up to ``noise_sigma``);
+    ``broken``: one or two small square erasures (2 or ``break_size`` px a side) centred on the stroke
+    (a broken or skipped line).
+    """
+
+    stroke_width: float = 0.0
+    blur: float = 0.0
+    noise: float = 0.0
+    broken: float = 0.0
+    thick_3x3: float = 0.2  # of the width changes: dilated 3×3 (the rest: 2×2 dilation, 2×2 erosion, half each)
+    noise_sigma: float = 0.08
+    break_size: int = 3  # an erasure is a square of 2 or of this many pixels a side, randomly
+
+    @property
+    def active(self) -> bool:
+        return max(self.stroke_width, self.blur, self.noise, self.broken) > 0
+
+
+def picture_noise_batch(flat_images, seed, noise: PictureNoise):
+    """Apply ``noise`` to a float32 ``[B, 784]`` batch in [0, 1]; ``seed`` is a shape-[2] int tensor. Stays in [0, 1]."""
+    import tensorflow as tf
+
+    images = tf.reshape(flat_images, [-1, SIDE, SIDE, 1])
+    batch = tf.shape(images)[0]
+    seeds = tf.random.experimental.stateless_split(seed, num=12)
+
+    def chosen(i, p):
+        return tf.random.stateless_uniform([batch], seed=seeds[i]) < p
+
+    def per_image(flags):
+        return tf.reshape(flags, [-1, 1, 1, 1])
+
+    if noise.stroke_width > 0:
+        which = tf.random.stateless_uniform([batch], seed=seeds[1])
+        thick2 = tf.nn.max_pool2d(images, 2, 1, "SAME")
+        thick3 = tf.nn.max_pool2d(images, 3, 1, "SAME")
+        thin = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
+        thin = thin / tf.maximum(tf.reduce_max(thin, axis=[1, 2, 3], keepdims=True), 0.25)
+        # a stroke too thin to survive erosion stays as it was
+        thin_ok = tf.reduce_sum(thin, axis=[1, 2, 3]) > 0.4 * tf.reduce_sum(images, axis=[1, 2, 3])
+        thick_end = 0.5 + noise.thick_3x3 / 2  # [0, 0.5 - t/2): 2×2 dilation, then 3×3, then erosion
+        changed = tf.where(
+            per_image(which < 0.5 - noise.thick_3x3 / 2), thick2, tf.where(per_image(which < thick_end), thick3, thin)
+        )
+        use = chosen(0, noise.stroke_width) & ((which < thick_end) | thin_ok)
+        images = tf.where(per_image(use), tf.clip_by_value(changed, 0.0, 1.0), images)
+    if noise.blur > 0:
+        blurred = _gaussian_blur(images, 0.6)
+        strength = tf.random.stateless_uniform([batch], seed=seeds[3], minval=0.5, maxval=1.0)
+        mixed = images + per_image(strength) * (blurred - images)
+        mixed = mixed / tf.maximum(tf.reduce_max(mixed, axis=[1, 2, 3], keepdims=True), 1e-3)
+        images = tf.where(per_image(chosen(2, noise.blur)), tf.clip_by_value(mixed, 0.0, 1.0), images)
+    if noise.broken > 0:
+        images = tf.where(per_image(chosen(7, noise.broken)), _erase_on_stroke(images, seeds[4:7], noise), images)
+    if noise.noise > 0:
+        sigma = tf.random.stateless_uniform([batch], seed=seeds[9], minval=0.0, maxval=noise.noise_sigma)
+        grain = tf.random.stateless_normal(tf.shape(images), seed=seeds[10]) * per_image(sigma)
+        noisy = tf.clip_by_value(images + grain, 0.0, 1.0)
+        images = tf.where(per_image(chosen(8, noise.noise)), noisy, images)
+    return tf.reshape(images, [-1, SIDE * SIDE])
+
+
+def _erase_on_stroke(images, seeds, noise: PictureNoise):
+    """Zero one or two small squares centred on ink pixels (picked in proportion to the ink)."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    flat = tf.reshape(images, [batch, SIDE * SIDE])
+    logits = tf.math.log(flat + 1e-6) * 4.0  # strongly towards bright stroke pixels
+    centres = tf.random.stateless_categorical(logits, 2, seed=seeds[0])  # [B, 2]
+    cy = tf.cast(centres // SIDE, tf.float32)[:, :, None, None]
+    cx = tf.cast(centres % SIDE, tf.float32)[:, :, None, None]
+    half = tf.where(tf.random.stateless_uniform([batch, 2], seed=seeds[1]) < 0.5, 1.0, noise.break_size / 2)[
+        :, :, None, None
+    ]
+    second = tf.random.stateless_uniform([batch], seed=seeds[2]) < 0.5  # one erasure or two
+    keep = tf.stack([tf.ones([batch], tf.bool), second], axis=1)[:, :, None, None]
+    ys, xs = tf.meshgrid(tf.range(SIDE, dtype=tf.float32), tf.range(SIDE, dtype=tf.float32), indexing="ij")
+    dy, dx = ys[None, None] - cy, xs[None, None] - cx
+    inside = (dy >= -half) & (dy < half) & (dx >= -half) & (dx < half) & keep
+    erased = tf.reduce_any(inside, axis=1)[..., None]  # [B, 28, 28, 1]
+    return tf.where(erased, 0.0, images)

@@ -63,8 +63,9 @@ def train(
         early_stopping = keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=config.patience, restore_best_weights=True
         )
+    printed = _printed_set(config)
     history = model.fit(
-        _training_dataset(tf, x_train, y_train, config),
+        _training_dataset(tf, x_train, y_train, config, printed),
         epochs=config.epochs,
         steps_per_epoch=steps,
         validation_data=(x_val, _one_hot(y_val)) if len(x_val) else None,
@@ -96,6 +97,7 @@ def train(
         "test_examples": int(len(x_test)),
         "parameters": int(model.count_params()),
         "config": _config_dict(config),
+        "printed_digits": printed.describe() if printed is not None else None,
         "model_sha256": model_sha256,
         "command": command,
         "data": mnist.provenance(),
@@ -144,21 +146,51 @@ def _optimizer(keras, config: TrainConfig, steps_per_epoch: int):
     return keras.optimizers.Adam(learning_rate=rate)
 
 
-def _training_dataset(tf, x: np.ndarray, y: np.ndarray, config: TrainConfig):
-    """Shuffled, batched, endlessly repeated; distorted per batch when the recipe asks for it."""
-    from .augment import augment_batch
+def _printed_set(config: TrainConfig):
+    """The printed digits of the training fonts when the recipe mixes them in (None otherwise or without fonts)."""
+    if config.printed_digits <= 0:
+        return None
+    from .printed import printed_digits
+
+    printed = printed_digits()
+    return printed if len(printed.x) else None
+
+
+def _training_dataset(tf, x: np.ndarray, y: np.ndarray, config: TrainConfig, printed=None):
+    """Shuffled, batched, endlessly repeated; per batch (seeded by run seed and batch number), when the
+    recipe asks: a share of the examples replaced by printed digits, affine/elastic distortion, then
+    pen width, blur, broken strokes and noise."""
+    from .augment import augment_batch, picture_noise_batch
 
     ds = tf.data.Dataset.from_tensor_slices((x, _one_hot(y)))
     ds = ds.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True).repeat().batch(config.batch_size)
-    if config.distortion is not None:
-        distortion = config.distortion
+    distortion, noise = config.distortion, config.picture_noise
+    mix = printed is not None and config.printed_digits > 0
+    if distortion is None and not mix and (noise is None or not noise.active):
+        return ds.prefetch(tf.data.AUTOTUNE)
+    if mix:
+        printed_x = tf.constant(printed.x)
+        printed_y = tf.constant(_one_hot(printed.y))
 
-        def distort(step, batch):
-            images, labels = batch
-            seed = tf.stack([tf.constant(config.seed, tf.int64), step])
-            return augment_batch(images, seed, distortion), labels
+    def transform(step, batch):
+        images, labels = batch
+        seed = tf.stack([tf.constant(config.seed, tf.int64), step])
+        if mix:
+            mix_seed = tf.random.experimental.stateless_fold_in(seed, 1)
+            n = tf.shape(images)[0]
+            swap = tf.random.stateless_uniform([n], seed=mix_seed) < config.printed_digits
+            pick = tf.random.stateless_uniform(
+                [n], seed=tf.random.experimental.stateless_fold_in(seed, 2), maxval=len(printed.x), dtype=tf.int32
+            )
+            images = tf.where(swap[:, None], tf.gather(printed_x, pick), images)
+            labels = tf.where(swap[:, None], tf.gather(printed_y, pick), labels)
+        if distortion is not None:
+            images = augment_batch(images, seed, distortion)
+        if noise is not None and noise.active:
+            images = picture_noise_batch(images, tf.random.experimental.stateless_fold_in(seed, 3), noise)
+        return images, labels
 
-        ds = ds.enumerate().map(distort, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.enumerate().map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -168,6 +200,6 @@ def _cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _config_dict(config: TrainConfig) -> dict:
-    out = asdict(config)
+    out = asdict(config)  # nested: distortion and picture_noise with every probability
     out["hidden"] = list(config.hidden)
     return out

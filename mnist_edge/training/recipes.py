@@ -3,7 +3,9 @@
 ``seed`` is the classic Keras tutorial exactly; ``edge`` keeps the same network (and so the same
 size on the edge) but trains it longer on distorted digits with a cosine learning-rate schedule,
 label smoothing, weight decay and early stopping on a validation split carved from the training
-set. Add a recipe here: a name and a ``TrainConfig``.
+set. ``pictures`` is ``edge`` plus what digits from real pictures look like after the runtime's
+normalisation: printed digits from the training fonts (a few percent of the examples) and
+thin/thick pens, slight blur, noise and broken strokes. Add a recipe here: a name and a ``TrainConfig``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from .augment import Distortion
+from .augment import Distortion, PictureNoise
 
 MIN_TRAIN_IMAGES = 10  # at least one image a class, on average, after the validation split
 
@@ -31,6 +33,8 @@ class TrainConfig:
     weight_decay: float = 0.0  # decoupled (AdamW) when > 0
     label_smoothing: float = 0.0
     distortion: Distortion | None = None  # random affine/elastic distortion of training batches
+    printed_digits: float = 0.0  # share of training examples replaced by printed digits (training fonts)
+    picture_noise: PictureNoise | None = None  # pen width, blur, noise, broken strokes (probabilities)
     validation: int = 0  # training images held out to pick the best epoch
     patience: int | None = None  # early stopping on validation accuracy
 
@@ -55,6 +59,15 @@ RECIPES = {
         patience=10,
     ),
 }
+# edge + what digits from real pictures look like after the runtime's normalisation (issue 12). Much
+# better on printed digits (held-out fonts), but 99.12 % on the MNIST test set (seed 0) against edge's
+# 99.22 %, so it is not the shipped recipe (README "Pictures").
+RECIPES["pictures"] = RECIPES["edge"].replace(
+    recipe="pictures",
+    epochs=50,
+    printed_digits=0.04,
+    picture_noise=PictureNoise(stroke_width=0.1, thick_3x3=0.0, blur=0.05, noise=0.05, broken=0.05),
+)
 DEFAULT_RECIPE = "edge"
 
 
