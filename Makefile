@@ -37,7 +37,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[train,dev,portable]'
 	touch $@ $(VENV)/.train-installed
 
-demo: $(VENV)/.train-installed fonts-if-possible
+demo: $(VENV)/.train-installed
 	$(BIN)/mnist-edge train --out $(ARTIFACTS) $(if $(EPOCHS),--epochs $(EPOCHS))
 	$(BIN)/mnist-edge export --model $(ARTIFACTS)/model.keras --quantize
 	$(BIN)/mnist-edge predict --model $(ARTIFACTS)/model.int8.onnx examples/digits
@@ -53,7 +53,7 @@ lint: $(VENV)/.dev-installed
 
 # Rebuild the pretrained model that ships in the package (edge recipe, full MNIST, seed 0).
 SHIPPED_BUILD ?= build/shipped
-shipped-model: $(VENV)/.train-installed fonts-if-possible
+shipped-model: $(VENV)/.train-installed
 	$(BIN)/mnist-edge train --recipe edge --seed 0 --out $(SHIPPED_BUILD)
 	$(BIN)/mnist-edge export --model $(SHIPPED_BUILD)/model.keras --quantize --portable
 	cp $(SHIPPED_BUILD)/model.onnx $(SHIPPED_BUILD)/model.int8.onnx $(SHIPPED_BUILD)/model.int8.portable.onnx \
@@ -82,9 +82,9 @@ FONT_PACKAGES = $(shell $(PYTHON) -c "import runpy; print(runpy.run_path('mnist_
 fonts:
 	apt-get install -y --no-install-recommends $(FONT_PACKAGES)
 
-# What demo and shipped-model run first: nothing when a training font is installed; else the packages
-# when apt-get can install them (root), else a warning. Never fails: without training fonts the edge
-# recipe trains without printed digits (and training warns again).
+# For `train --recipe pictures` (printed digits): nothing when a training font is installed; else the
+# packages when apt-get can install them (root), else a warning. Never fails: without training fonts
+# that recipe trains without printed digits (and training warns again). The edge recipe needs no font.
 HAVE_TRAINING_FONTS = $(PYTHON) -c "import runpy, sys; sys.exit(0 if runpy.run_path('mnist_edge/fonts.py')['training_fonts']() else 1)"
 fonts-if-possible:
 	@if $(HAVE_TRAINING_FONTS); then :; \
