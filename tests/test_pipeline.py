@@ -178,7 +178,7 @@ def test_best_recipe_validates_and_saves_the_averaged_weights(tmp_path, mnist_di
     config = RECIPES["best"].replace(epochs=1, train_images=2000, validation=300)
     metrics = train(config, tmp_path, mnist_dir, verbose=0)
     used = metrics["config"]
-    assert used["schedule"] == "onecycle" and used["ema_momentum"] == 0.999 and used["label_smoothing"] == 0.05
+    assert used["schedule"] == "onecycle" and used["ema_momentum"] == 0.999 and used["label_smoothing"] == 0.0
     assert used["distortion"]["max_shift"] == 2.5 and used["distortion"]["max_shear"] == 0.2
     assert metrics["weights_from"].startswith("last epoch, exponential moving average")
     assert metrics["ema_max_abs_difference_from_raw"] > 0  # the averaged weights are not the raw ones

@@ -4,8 +4,9 @@
 size on the edge) but trains it longer on distorted digits with a cosine learning-rate schedule,
 label smoothing, weight decay and early stopping on a validation split carved from the training
 set. ``best`` is the same network again, trained for accuracy (issue 18): stronger affine jitter,
-120 epochs of a one-cycle schedule, and an exponential moving average (EMA) of the weights, which
-is what is validated and saved. Every idea is a field of ``TrainConfig``, so a recipe can switch it
+120 epochs of a one-cycle schedule, AdamW (weight decay 1e-2), no label smoothing (so confidences
+are not squashed), and an exponential moving average (EMA) of the weights, which is what is
+validated and saved. Every idea is a field of ``TrainConfig``, so a recipe can switch it
 off (the README's ablation table). Add a recipe here: a name and a ``TrainConfig``.
 """
 
@@ -70,7 +71,7 @@ RECIPES = {
         learning_rate=1e-3,
         schedule="onecycle",
         weight_decay=1e-2,
-        label_smoothing=0.05,
+        label_smoothing=0.0,  # 0.05 measured no better on validation (README ablation)
         distortion=Distortion(max_shift=2.5, max_rotation=12.0, max_scale=0.12, max_shear=0.2),
         validation=5000,
         ema_momentum=0.999,
