@@ -20,6 +20,7 @@ from mnist_edge.cli import cli
 from mnist_edge.errors import ConfigError
 from mnist_edge.runtime import Prediction, expand_inputs, format_line, prediction_record, preprocess
 from mnist_edge.training import make_config
+from mnist_edge.training.recipes import check_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "digits"
@@ -86,6 +87,18 @@ def test_make_config_applies_overrides_and_checks():
     assert make_config("seed", epochs=3).epochs == 3
     with pytest.raises(ConfigError, match="leave 0 to train on after a validation split of 1"):
         make_config("edge", train_images=1)
+
+
+def test_best_recipe_config_is_checked():
+    best = make_config("best")
+    assert best.ema_momentum == 0.999 and best.schedule == "onecycle" and best.patience is None
+    assert make_config("best", epochs=2).replace(ema_momentum=0.0).ema_momentum == 0.0  # EMA switches off
+    with pytest.raises(ConfigError, match="do not combine"):
+        check_config(best.replace(patience=5))  # early stopping would restore raw weights
+    with pytest.raises(ConfigError, match="unknown schedule"):
+        check_config(best.replace(schedule="linear"))
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        check_config(best.replace(ema_momentum=1.5))
 
 
 @pytest.mark.parametrize("command", ["train", "export", "parity"])

@@ -168,6 +168,33 @@ def test_edge_recipe_trains_on_distorted_digits_and_exports_with_parity(tmp_path
     assert result["parity"]["passed"], result["parity"]["failures"]
 
 
+@pytest.mark.slow
+def test_best_recipe_validates_and_saves_the_averaged_weights(tmp_path, mnist_dir):
+    from mnist_edge.training import RECIPES, train
+    from mnist_edge.training.data import load_mnist, subsample, to_model_input
+    from mnist_edge.training.fit import _split_validation
+    from mnist_edge.training.keras_env import import_keras
+
+    config = RECIPES["best"].replace(epochs=1, train_images=2000, validation=300)
+    metrics = train(config, tmp_path, mnist_dir, verbose=0)
+    used = metrics["config"]
+    assert used["schedule"] == "onecycle" and used["ema_momentum"] == 0.999 and used["label_smoothing"] == 0.0
+    assert used["distortion"]["max_shift"] == 2.5 and used["distortion"]["max_shear"] == 0.2
+    assert metrics["weights_from"].startswith("last epoch, exponential moving average")
+    assert metrics["ema_max_abs_difference_from_raw"] > 0  # the averaged weights are not the raw ones
+    assert len(metrics["validation_accuracy_by_epoch"]) == 1
+    # the saved model holds the averaged weights: its validation loss is the averaged weights' figure
+    mnist = load_mnist(mnist_dir)
+    x, y = subsample(mnist.x_train, mnist.y_train, config.train_images, config.seed)
+    _, _, x_val, y_val = _split_validation(to_model_input(x), y, config.validation, config.seed)
+    model = import_keras().models.load_model(tmp_path / "model.keras")
+    p = model.predict(x_val, batch_size=1000, verbose=0)
+    loss = float(-np.log(np.clip(p[np.arange(len(y_val)), y_val], 1e-7, 1.0)).mean())
+    assert loss == pytest.approx(metrics["validation_loss"], abs=1e-6)
+    assert loss != pytest.approx(metrics["validation_loss_raw"], abs=1e-6)
+    assert metrics["parameters"] <= 700_000
+
+
 def test_fp32_only_export_removes_an_int8_model_of_another_network(exported, tmp_path, mnist_dir):
     from mnist_edge.export import ExportConfig, export
     from mnist_edge.training import TrainConfig, train

@@ -2,6 +2,9 @@
 
 The test set is only ever used for the final evaluation. When early stopping restores the best
 epoch's weights, the metrics describe that epoch (``best_epoch``), the one the saved model is from.
+With weight averaging (``ema_momentum``) the validation figures are those of the averaged weights,
+measured after every epoch, and the saved model holds the averaged weights of the last epoch (the
+raw weights' figures are kept beside them as ``*_raw``).
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ def train(
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
+    callbacks = []
+    ema = None
+    if config.ema_momentum and len(x_val):
+        ema = _ema_validation(keras, x_val, y_val)
+        callbacks.append(ema)
     early_stopping = None
     if config.patience and len(x_val):
         early_stopping = keras.callbacks.EarlyStopping(
@@ -69,13 +77,16 @@ def train(
         epochs=config.epochs,
         steps_per_epoch=steps,
         validation_data=(x_val, _one_hot(y_val)) if len(x_val) else None,
-        callbacks=[early_stopping] if early_stopping else [],
+        callbacks=callbacks + ([early_stopping] if early_stopping else []),
         shuffle=False,  # the dataset shuffles itself
         verbose=verbose,
     )
     trained_epochs = len(history.history["loss"])
     # the epoch whose weights the model holds now (EarlyStopping restores the best one), 0-based
     kept = _restored_epoch(early_stopping, trained_epochs)
+    if config.ema_momentum:
+        # fit() ends by copying the averages into the model (Optimizer.finalize_variable_values)
+        _check_holds_averages(model)
     probabilities = model.predict(x_test, batch_size=1000, verbose=0)
     out_dir = Path(out_dir)
     crash_point("train:before-save")
@@ -91,7 +102,7 @@ def train(
         "train_loss": float(figures["loss"][kept]),
         "best_epoch": kept + 1,  # 1-based, as Keras prints epochs; the saved model is from this epoch
         "epochs_trained": trained_epochs,
-        "weights_from": "best validation epoch (restored by early stopping)" if early_stopping else "last epoch",
+        "weights_from": _weights_from(config, early_stopping),
         "train_examples": int(len(x_train)),
         "validation_examples": int(len(x_val)),
         "test_examples": int(len(x_test)),
@@ -104,12 +115,72 @@ def train(
         "versions": library_versions(),
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
-    if len(x_val):
+    if ema is not None:
+        # the validation figures of the saved (averaged) weights; the raw weights' beside them
+        metrics["validation_accuracy"] = ema.accuracy[kept]
+        metrics["validation_loss"] = ema.loss[kept]
+        metrics["best_validation_accuracy"] = max(ema.accuracy)
+        metrics["validation_accuracy_raw"] = float(figures["val_accuracy"][kept])
+        metrics["validation_loss_raw"] = float(figures["val_loss"][kept])
+        metrics["validation_accuracy_by_epoch"] = ema.accuracy
+        metrics["ema_max_abs_difference_from_raw"] = ema.max_difference
+    elif len(x_val):
         metrics["validation_accuracy"] = float(figures["val_accuracy"][kept])
         metrics["validation_loss"] = float(figures["val_loss"][kept])
         metrics["best_validation_accuracy"] = float(max(figures["val_accuracy"]))
     write_json(out_dir / METRICS_FILE, metrics)
     return metrics
+
+
+def _weights_from(config: TrainConfig, early_stopping) -> str:
+    if config.ema_momentum:
+        return f"last epoch, exponential moving average of the weights (momentum {config.ema_momentum})"
+    return "best validation epoch (restored by early stopping)" if early_stopping else "last epoch"
+
+
+def _ema_pairs(model):
+    optimizer = model.optimizer
+    return list(zip(optimizer._trainable_variables, optimizer._model_variables_moving_average, strict=True))
+
+
+def _check_holds_averages(model) -> None:
+    """The model must end with the averaged weights: they are what is evaluated, saved and exported."""
+    for variable, average in _ema_pairs(model):
+        if not np.array_equal(variable.numpy(), average.numpy()):
+            raise RuntimeError(f"after training, {variable.path} does not hold its moving average")
+
+
+def _ema_validation(keras, x_val: np.ndarray, y_val: np.ndarray):
+    """A callback measuring, after each epoch, the validation accuracy and loss of the averaged weights.
+
+    It swaps them in with exact copies and puts the raw weights back bit for bit, so training goes on
+    exactly as without the measurement.
+    """
+
+    class EmaValidation(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.accuracy: list[float] = []
+            self.loss: list[float] = []
+            self.max_difference = 0.0  # largest |raw - averaged| weight after the latest epoch
+
+        def on_epoch_end(self, epoch, logs=None):
+            pairs = _ema_pairs(self.model)
+            raw = [variable.numpy() for variable, _ in pairs]
+            for variable, average in pairs:
+                variable.assign(average)
+            probabilities = self.model.predict(x_val, batch_size=1000, verbose=0)
+            for (variable, _), values in zip(pairs, raw, strict=True):
+                variable.assign(values)
+            self.max_difference = max(
+                float(np.abs(values - average.numpy()).max()) for (_, average), values in zip(pairs, raw, strict=True)
+            )
+            self.accuracy.append(float((probabilities.argmax(axis=1) == y_val).mean()))
+            self.loss.append(_cross_entropy(probabilities, y_val))
+            if logs is not None:
+                logs["val_ema_accuracy"] = self.accuracy[-1]
+
+    return EmaValidation()
 
 
 def _restored_epoch(early_stopping, trained_epochs: int) -> int:
@@ -139,11 +210,19 @@ def _optimizer(keras, config: TrainConfig, steps_per_epoch: int):
         rate = keras.optimizers.schedules.CosineDecay(
             rate / 10, decay_steps=total - warmup, alpha=0.01, warmup_target=rate, warmup_steps=warmup
         )
+    elif config.schedule == "onecycle":
+        # one cycle (Smith): warm up from lr/25 over the first 30 % of the steps, then cosine to ~0
+        total = config.epochs * steps_per_epoch
+        warmup = int(total * 0.3)
+        rate = keras.optimizers.schedules.CosineDecay(
+            rate / 25, decay_steps=total - warmup, alpha=1e-4, warmup_target=rate, warmup_steps=warmup
+        )
     elif config.schedule != "constant":
         raise ValueError(f"unknown schedule {config.schedule!r}")
+    averaging = {"use_ema": True, "ema_momentum": config.ema_momentum} if config.ema_momentum else {}
     if config.weight_decay > 0:
-        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=config.weight_decay)
-    return keras.optimizers.Adam(learning_rate=rate)
+        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=config.weight_decay, **averaging)
+    return keras.optimizers.Adam(learning_rate=rate, **averaging)
 
 
 def _printed_set(config: TrainConfig):
