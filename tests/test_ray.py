@@ -1,7 +1,7 @@
 """Ray Data: the example on a single-node Ray with 2 CPUs, bit for bit what one process predicts.
 
-Needs the ray extra (``make test-ray`` installs it in .venv-ray and runs ``pytest -m ray``); skipped
-without it. Ray runs in a child process in its own session, killed with everything it started if it
+Needs the ray extra: ``make test-ray`` installs it in .venv-ray and runs ``pytest -m ray``;
+``make test`` deselects this tier. Ray runs in a child process in its own session, killed with everything it started if it
 takes longer than TIMEOUT, so a starved actor pool fails the test instead of hanging it.
 """
 
@@ -21,9 +21,7 @@ from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime import Predictor, predict_files, shipped_model_path
 from mnist_edge.training.data import load_path
 
-pytest.importorskip("ray")
-pq = pytest.importorskip("pyarrow.parquet")
-pytestmark = pytest.mark.ray
+pytestmark = pytest.mark.ray  # `make test` deselects this tier; `make test-ray` runs it with the extra
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600
@@ -65,6 +63,7 @@ def test_ray_example_matches_one_process_bit_for_bit(pictures, tmp_path, read):
     args = [str(pictures), "--out", str(out), "--num-cpus", "2", "--actors", "2", "--batch-size", "64"]
     result = run_example(*args, "--model", str(shipped_model_path()), *extra)
     assert result.returncode == 0, result.stderr[-3000:]
+    pq = pytest.importorskip("pyarrow.parquet")  # only when run outside make test-ray without the extra
     table = pq.read_table(out).sort_by("path")
     paths = sorted(str(p) for p in pictures.iterdir())
     assert table.column("path").to_pylist() == paths
