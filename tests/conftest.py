@@ -27,11 +27,19 @@ MODULE_TIER = {
     "test_augment": "export",
     "test_fusion": "export",
     "test_model_checks": "export",
+    "test_model_contract": "export",
     "test_pipeline": "export",
     "test_portable": "export",
     "test_ray": "ray",
 }  # every other module: runtime
-HEAVY_MODULES = ["test_augment.py", "test_fusion.py", "test_model_checks.py", "test_pipeline.py", "test_portable.py"]
+HEAVY_MODULES = [
+    "test_augment.py",
+    "test_fusion.py",
+    "test_model_checks.py",
+    "test_model_contract.py",
+    "test_pipeline.py",
+    "test_portable.py",
+]
 if importlib.util.find_spec("onnx") is None:  # a runtime-only install: these cannot even be imported
     collect_ignore = HEAVY_MODULES
 

@@ -13,14 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
-onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-from mnist_edge.errors import ModelError  # noqa: E402
-from mnist_edge.runtime import Predictor  # noqa: E402
-from mnist_edge.runtime.integrity import seal, strip_metadata, verify  # noqa: E402
-from mnist_edge.runtime.predictor import shipped_model_path  # noqa: E402
+from mnist_edge.errors import ModelError
+from mnist_edge.runtime import Predictor
+from mnist_edge.runtime.integrity import seal, strip_metadata, verify
+from mnist_edge.runtime.predictor import shipped_model_path
 
 pytestmark = pytest.mark.export
 
