@@ -25,7 +25,7 @@ def fuse_dense_layers(model: ModelProto) -> int:
     """
     graph = model.graph
     constants = {t.name: t for t in graph.initializer}
-    consumers = _consumers(graph)
+    consumers = consumers_of(graph)
     fused = 0
     for matmul in list(graph.node):
         if matmul.op_type != "MatMul" or matmul.input[1] not in constants:
@@ -53,7 +53,7 @@ def fuse_dense_layers(model: ModelProto) -> int:
 def float_output_last_qgemm(model: ModelProto) -> int:
     """Let a QGemm feeding only a DequantizeLinear output float itself; returns how many were merged."""
     graph = model.graph
-    consumers = _consumers(graph)
+    consumers = consumers_of(graph)
     merged = 0
     for node in list(graph.node):
         if node.op_type != "QGemm" or len(node.input) < 9:
@@ -73,7 +73,8 @@ def float_output_last_qgemm(model: ModelProto) -> int:
     return merged
 
 
-def _consumers(graph) -> dict[str, list]:
+def consumers_of(graph) -> dict[str, list]:
+    """Tensor name → the nodes that read it."""
     out: dict[str, list] = {}
     for node in graph.node:
         for name in node.input:

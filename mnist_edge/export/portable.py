@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .fusion import consumers_of
+
 if TYPE_CHECKING:  # importing this module does not import onnx (the card imports the opset)
     from onnx import ModelProto
 
@@ -31,7 +33,7 @@ PORTABLE_IR_VERSION = 9  # opset 19's IR version; onnxruntime rejects what onnx 
 def float_logits(model: ModelProto) -> int:
     """Bypass each QuantizeLinear → DequantizeLinear pair that only feeds Softmax; returns how many."""
     graph = model.graph
-    consumers = _consumers(graph)
+    consumers = consumers_of(graph)
     outputs = {value.name for value in graph.output}
     removed = 0
     for quantize in list(graph.node):
@@ -71,11 +73,3 @@ def default_domain(model: ModelProto) -> ModelProto:
     converted = version_converter.convert_version(model, PORTABLE_OPSET)
     converted.ir_version = PORTABLE_IR_VERSION
     return converted
-
-
-def _consumers(graph) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for node in graph.node:
-        for name in node.input:
-            out.setdefault(name, []).append(node)
-    return out

@@ -9,12 +9,10 @@ back to the original pixels and to decode a finer view of one region when a digi
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
 import stat
-import sys
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from PIL import Image
 
 from ..contract import SIDE
 from ..errors import ImageError, first_line
+from ..quiet import c_stderr_muted
 
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
@@ -215,7 +214,7 @@ def _from_image(img: Image.Image, data: bytes | None) -> Picture:
                 scale *= 2
             img.draft("L", (w // scale, h // scale))
         if img.format == "TIFF":
-            with _quiet_c_stderr():  # libtiff prints its complaints about damaged files to stderr itself
+            with c_stderr_muted():  # libtiff prints its complaints about damaged files to stderr itself
                 fine = _upright(img, _gray_of(img))
         else:
             fine = _upright(img, _gray_of(img))
@@ -226,22 +225,6 @@ def _from_image(img: Image.Image, data: bytes | None) -> Picture:
     width, height = _upright_size(img, w, h)
     gray = _reduce(fine)
     return Picture(gray, width / gray.shape[1], (width, height), fine, data if jpeg else None)
-
-
-@contextlib.contextmanager
-def _quiet_c_stderr():
-    """Send what C libraries write to file descriptor 2 to /dev/null for the duration (not thread-local:
-    used only around libtiff, whose messages say nothing our one-line error does not)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 _OBJECT_REPR = re.compile(r"(?:image file )?<[^<>]*? at 0x[0-9a-fA-F]+>")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
 from ..errors import MnistEdgeError
+from ..quiet import c_stderr_muted
 
 
 def import_keras():
@@ -22,7 +22,7 @@ def import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     try:
-        with _muted_stderr():
+        with c_stderr_muted():
             import keras
             import tensorflow as tf
 
@@ -30,17 +30,3 @@ def import_keras():
     except ImportError as e:
         raise MnistEdgeError(f"this command needs the train extra ({e}); pip install 'mnist-edge[train]'") from None
     return keras
-
-
-@contextlib.contextmanager
-def _muted_stderr():
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
