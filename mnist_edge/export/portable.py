@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .fusion import consumers_of
-
 if TYPE_CHECKING:  # importing this module does not import onnx (the card imports the opset)
     from onnx import ModelProto
 
@@ -33,6 +31,8 @@ PORTABLE_IR_VERSION = 9  # opset 19's IR version; onnxruntime rejects what onnx 
 def float_logits(model: ModelProto) -> int:
     """Bypass each QuantizeLinear → DequantizeLinear pair that only feeds Softmax; returns how many."""
     graph = model.graph
+    from .fusion import consumers_of  # fusion imports onnx: only when a graph is rewritten
+
     consumers = consumers_of(graph)
     outputs = {value.name for value in graph.output}
     removed = 0
