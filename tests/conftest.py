@@ -13,6 +13,16 @@ import pytest
 from PIL import Image
 
 SAMPLE_DIR = Path(__file__).parent / "data" / "mnist-sample"
+HEAVY = ("tensorflow", "keras", "tf2onnx", "onnx")
+# Python source that makes importing any HEAVY package raise: put it first in a child interpreter's script
+BLOCK_HEAVY_IMPORTS = f"""
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {HEAVY!r}:
+            raise ImportError("blocked: " + name)
+sys.meta_path.insert(0, Block())
+"""
 MNIST_EDGE = [sys.executable, "-m", "mnist_edge"]
 
 # Test tiers (markers registered in pyproject.toml):

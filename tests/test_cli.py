@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from conftest import run_cli
+from conftest import BLOCK_HEAVY_IMPORTS, run_cli
 from mnist_edge import __version__
 from mnist_edge.cli import cli
 from mnist_edge.errors import ConfigError
@@ -24,19 +24,12 @@ from mnist_edge.training.recipes import check_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "digits"
-HEAVY = ("tensorflow", "keras", "tf2onnx", "onnx")
 
 
 def run_without_tensorflow(*args, cwd=None) -> subprocess.CompletedProcess:
     """The CLI in a fresh interpreter where importing TensorFlow, Keras, tf2onnx or onnx raises."""
-    script = textwrap.dedent(
+    script = BLOCK_HEAVY_IMPORTS + textwrap.dedent(
         f"""
-        import sys
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in {HEAVY!r}:
-                    raise ImportError("blocked: " + name)
-        sys.meta_path.insert(0, Block())
         sys.argv = ["mnist-edge", *{list(map(str, args))!r}]
         from mnist_edge.cli import main
         main()

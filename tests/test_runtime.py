@@ -11,23 +11,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import BLOCK_HEAVY_IMPORTS, HEAVY
 from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime import ImageError, ModelError, Predictor, preprocess
 from mnist_edge.training.data import load_path
 
-HEAVY = ("tensorflow", "keras", "tf2onnx", "onnx")
-
 
 def test_runtime_and_predict_cli_import_no_heavy_module():
     """Run in a fresh interpreter where importing any heavy module raises."""
-    script = textwrap.dedent(
+    script = BLOCK_HEAVY_IMPORTS + textwrap.dedent(
         f"""
-        import sys
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in {HEAVY!r}:
-                    raise ImportError("blocked: " + name)
-        sys.meta_path.insert(0, Block())
         import mnist_edge.runtime
         import mnist_edge.runtime.batch
         from mnist_edge import cli
