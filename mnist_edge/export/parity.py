@@ -39,6 +39,7 @@ class Gate:
     fp32_max_abs_diff: float = 1e-4  # largest probability difference from Keras
     int8_min_agreement: float = 0.995
     int8_max_accuracy_drop_pp: float = 0.3  # percentage points below Keras
+    int8_min_decision_agreement: float = 0.995  # same digit / "not a digit" answer as fp32 (test + non-digits)
 
     def failures(self, report: dict) -> list[str]:
         """Human-readable list of broken checks; empty when the gate passes."""
@@ -53,6 +54,13 @@ class Gate:
                     out += self._fp32(m, f"fp32{where}")
                 elif kind in (INT8, PORTABLE):
                     out += self._int8(m, f"{'int8' if kind == INT8 else 'portable int8'}{where}")
+        for kind, m in (report.get("trust") or {}).get("models", {}).items():
+            agreement = m.get("decision_agreement_with_fp32")
+            if agreement is not None and agreement < self.int8_min_decision_agreement:
+                out.append(
+                    f"{LABELS.get(kind, kind)} makes fp32's digit/not-a-digit decision on {agreement:.2%} of inputs "
+                    f"(needs {self.int8_min_decision_agreement:.2%})"
+                )
         return out
 
     def _fp32(self, m: dict, label: str) -> list[str]:
@@ -151,8 +159,12 @@ def parity_report(
     gate: Gate = Gate(),
     measure_speed: bool = True,
     runtimes: tuple[str, ...] = DEFAULT_RUNTIMES,
+    trust=None,
 ) -> dict:
     """Run Keras and each ONNX model in each runtime on the test images; every figure plus the verdict.
+
+    ``trust`` (a ``runtime.trust.Trust``, the card's calibration and rejection): also ECE before/after
+    and the digit/not-a-digit decisions of each model in onnxruntime (``report["trust"]``, gated).
 
     A runtime whose package is missing is skipped with a note. A model a runtime does not implement
     (the fused int8 model outside onnxruntime) is skipped with a note; a default-domain model that
@@ -198,9 +210,51 @@ def parity_report(
         "runtimes": per_runtime,
         "skipped": skipped,
     }
+    if trust is not None:
+        report["trust"] = trust_figures(trust, onnx_models, x_test, y_test)
     report["failures"] = gate.failures(report)
     report["passed"] = not report["failures"]
     return report
+
+
+def trust_figures(trust, onnx_models: dict[str, Path], x_test: np.ndarray, y_test: np.ndarray) -> dict:
+    """Per model in onnxruntime: ECE (15 bins) before/after the temperature, reject rates, decision agreement.
+
+    The decisions are compared on the test digits plus ``calibrate.synthetic_non_digits`` (so that
+    "not a digit" answers are compared too); ``reliability`` holds the bins for ``reliability.png``.
+    """
+    from .calibrate import decisions, ece, reliability, synthetic_non_digits
+
+    others = synthetic_non_digits(x_test)
+    inputs = np.concatenate([x_test, others])
+    figures, bins, reference = {}, {}, None
+    for kind in (FP32, INT8, PORTABLE):
+        if kind not in onnx_models:
+            continue
+        probabilities = batched(onnx_runner(onnx_session(onnx_models[kind])), inputs)
+        test, calibrated = probabilities[: len(x_test)], trust.calibrate(probabilities[: len(x_test)])
+        decided = decisions(trust, probabilities, inputs)
+        m = {
+            "ece_before": round(ece(test, y_test), 6),
+            "ece_after": round(ece(calibrated, y_test), 6),
+            "test_reject_rate": round(float((decided[: len(x_test)] < 0).mean()), 6),
+            "non_digit_reject_rate": round(float((decided[len(x_test) :] < 0).mean()), 6),
+        }
+        if reference is None:
+            reference = decided
+        else:
+            m["decision_agreement_with_fp32"] = round(float((decided == reference).mean()), 6)
+        figures[kind] = m
+        bins[kind] = {
+            when: [v.tolist() for v in reliability(p, y_test)] for when, p in (("before", test), ("after", calibrated))
+        }
+    return {
+        "temperature": trust.temperature,
+        "threshold": trust.threshold,
+        "non_digits": f"{len(others)} synthetic (noise, overlaid digit pairs, scribbles)",
+        "models": figures,
+        "reliability": bins,
+    }
 
 
 def format_report(report: dict) -> str:
@@ -227,8 +281,29 @@ def format_report(report: dict) -> str:
             f"{_fmt(m.get('throughput_per_s'), ',.0f'):>9} {_size(m.get('size_bytes')):>9}"
         )
     lines += [f"note: {note}" for note in report.get("skipped", [])]
+    lines += _trust_lines(report.get("trust"), report["gate"])
     verdict = "gate: passed" if report["passed"] else "gate: FAILED\n  - " + "\n  - ".join(report["failures"])
     return "\n".join(lines + [verdict])
+
+
+def _trust_lines(trust: dict | None, gate: dict) -> list[str]:
+    """One line per model (ECE before → after, reject rates) and one ✓/✗ line per decision check."""
+    if not trust:
+        return []
+    lines = [f"calibration T = {trust['temperature']:.3f}; not-a-digit threshold {trust['threshold']}"]
+    need = gate.get("int8_min_decision_agreement", Gate.int8_min_decision_agreement)
+    for kind, m in trust["models"].items():
+        lines.append(
+            f"{LABELS.get(kind, kind):<13} ECE {m['ece_before']:.2%} → {m['ece_after']:.2%}; rejects "
+            f"{m['test_reject_rate']:.2%} of test digits, {m['non_digit_reject_rate']:.1%} of non-digits"
+        )
+        agreement = m.get("decision_agreement_with_fp32")
+        if agreement is not None:
+            mark = "✓" if agreement >= need else "✗"
+            lines.append(
+                f"{mark} {LABELS.get(kind, kind)}: same decision as fp32 on {agreement:.2%} (needs {need:.2%})"
+            )
+    return lines
 
 
 def _fmt(value, spec: str) -> str:
@@ -244,6 +319,21 @@ def _size(n: int | None) -> str:
 def report_file(model_dir: Path, test_images: int, total: int) -> Path:
     """``parity.json`` for a run on the whole test set; ``parity.first-N.json`` for a partial one."""
     return Path(model_dir) / (PARITY_FILE if test_images >= total else partial_parity_file(test_images))
+
+
+def reliability_file(model_dir: Path, test_images: int, total: int) -> Path:
+    """``reliability.png`` beside ``parity.json``; ``reliability.first-N.png`` for a partial run."""
+    name = "reliability.png" if test_images >= total else f"reliability.first-{test_images}.png"
+    return Path(model_dir) / name
+
+
+def card_trust(path: Path):
+    """The ``runtime.trust.Trust`` in a model file's card; None when it has no calibration or rejection."""
+    from ..runtime.card import card_from_metadata
+    from ..runtime.trust import Trust
+
+    card = card_from_metadata(onnx_session(path).get_modelmeta().custom_metadata_map) or {}
+    return Trust.from_card(card) if ("calibration" in card or "rejection" in card) else None
 
 
 def run_parity(
@@ -276,7 +366,14 @@ def run_parity(
     keras_model = load_keras_model(keras_path)
     mnist = load_mnist(data)
     x_test, y_test = to_model_input(mnist.x_test)[:test_images], mnist.y_test[:test_images]
-    report = parity_report(keras_model, onnx_models, x_test, y_test, keras_path, gate, measure_speed, runtimes)
+    trust = card_trust(onnx_models[FP32]) if FP32 in onnx_models else None
+    report = parity_report(keras_model, onnx_models, x_test, y_test, keras_path, gate, measure_speed, runtimes, trust)
+    if trust is not None:
+        from .reliability import reliability_png
+
+        picture = reliability_file(model_dir, len(x_test), len(mnist.x_test))
+        reliability_png(report["trust"], picture)
+        report["trust"]["reliability_png"] = picture.name
     path = report_file(model_dir, len(x_test), len(mnist.x_test))
     write_json(path, report)
     return {**report, "report_file": str(path)}

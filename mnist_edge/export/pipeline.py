@@ -2,8 +2,8 @@
 
 Named steps, each callable on its own:
 
-    check_inputs → convert → quantize (and/or portable) → measure (parity) → check (gate) → describe (card)
-    → publish
+    check_inputs → convert → quantize (and/or portable) → calibrate (temperature, "not a digit")
+    → measure (parity) → check (gate) → describe (card) → publish
 
 Nothing reaches its final name before the gate passes: models are written to temporary files
 beside their destination, checked, sealed with their card and only then published as one set
@@ -24,10 +24,12 @@ from ..errors import ConfigError, ParityError
 from ..faults import crash_point
 from ..files import publish_set, temp_beside, write_json
 from ..provenance import sha256_file
+from ..runtime.trust import Trust
 from ..training.data import Mnist, check_source, load_mnist, subsample, to_model_input
+from .calibrate import fit_trust, validation_split
 from .card import add_card, card_source_keras_sha, model_card, training_record
 from .convert import check_keras_path, keras_to_onnx, load_keras_model
-from .parity import DEFAULT_RUNTIMES, FP32, INT8, PORTABLE, Gate, parity_report, report_file
+from .parity import DEFAULT_RUNTIMES, FP32, INT8, PORTABLE, Gate, parity_report, reliability_file, report_file
 from .quantize import QUANTIZE_MODES, quantize
 from .runtimes import RUNTIMES
 
@@ -65,14 +67,17 @@ def export(
             staged[INT8] = quantize_step(staged[FP32], out_dir, config, mnist)
         if config.portable:
             staged[PORTABLE] = quantize_step(staged[FP32], out_dir, config, mnist, portable=True)
+        keras_sha = sha256_file(model_path)
+        trust_fields = calibrate(staged[FP32], mnist, training_record(model_path, keras_sha))
+        trust = Trust.from_card(trust_fields)
         report = parity_report(
-            keras_model, staged, x_test, y_test, model_path, config.gate, config.measure_speed, config.runtimes
+            keras_model, staged, x_test, y_test, model_path, config.gate, config.measure_speed, config.runtimes, trust
         )
         check(report, config)
-        keras_sha = sha256_file(model_path)
-        describe(staged, report, model_path, keras_sha, mnist, config)
+        describe(staged, report, model_path, keras_sha, mnist, config, trust_fields)
         finals, removed = publish(staged, out_dir, keras_sha)
     saved = report_file(out_dir, len(x_test), len(mnist.x_test))  # parity.first-N.json for a partial run
+    write_reliability(report, reliability_file(out_dir, len(x_test), len(mnist.x_test)))
     write_json(saved, report)
     files = {k: str(finals[k]) for k in report["models"] if k in finals}
     return {"files": files, "removed": removed, "parity": report, "report_file": str(saved)}
@@ -104,14 +109,38 @@ def quantize_step(fp32_path: Path, out_dir: Path, config: ExportConfig, mnist: M
     return path
 
 
+def calibrate(fp32_path: Path, mnist: Mnist, training: dict | None) -> dict:
+    """Step 3: fit the temperature and the "not a digit" rule on the fp32 model's validation probabilities.
+
+    Returns the card fields ``calibration`` and ``rejection`` (``export.calibrate.fit_trust``); the
+    validation split is the training recipe's (``training``: metrics.json), never the test set.
+    """
+    from .parity import batched, onnx_runner, onnx_session
+
+    x_val, y_val, where = validation_split(mnist, training)
+    probabilities = batched(onnx_runner(onnx_session(fp32_path)), x_val)
+    return fit_trust(probabilities, y_val, x_val, where)
+
+
+def write_reliability(report: dict, path: Path) -> None:
+    """The reliability diagram beside the models, named in the report."""
+    from .reliability import reliability_png
+
+    if report.get("trust"):
+        reliability_png(report["trust"], path)
+        report["trust"]["reliability_png"] = path.name
+
+
 def check(report: dict, config: ExportConfig) -> None:
     """Step 4: the gate; ParityError names the failed checks unless the gate is off."""
     if config.enforce_gate and not report["passed"]:
         raise ParityError("parity gate failed: " + "; ".join(report["failures"]) + "; previous exports kept")
 
 
-def describe(staged: dict[str, Path], report: dict, model_path: Path, keras_sha: str, mnist: Mnist, config) -> None:
-    """Step 5: write each staged model's card into its metadata."""
+def describe(
+    staged: dict[str, Path], report: dict, model_path: Path, keras_sha: str, mnist: Mnist, config, trust_fields=None
+) -> None:
+    """Step 5: write each staged model's card into its metadata (with the calibration and rejection fields)."""
     source = {
         "keras_model": model_path.name,
         "keras_model_sha256": keras_sha,
@@ -123,7 +152,7 @@ def describe(staged: dict[str, Path], report: dict, model_path: Path, keras_sha:
     for kind, path in staged.items():
         mode = {FP32: None, INT8: config.quantize, PORTABLE: "portable"}[kind]
         card = model_card(source, mode, report["models"][kind], report["test_images"], config.calibration_images)
-        add_card(path, card)
+        add_card(path, {**card, **(trust_fields or {})})
 
 
 def publish(staged: dict[str, Path], out_dir: Path, keras_sha: str | None = None) -> tuple[dict[str, Path], list[str]]:

@@ -34,7 +34,7 @@ def predict_files(
         batch = np.stack([r.tensor for r in readings.values()]) if readings else None
         probs = iter(predictor.probabilities(batch)) if batch is not None else iter(())
         for i, path in enumerate(part):
-            yield path, errors[i] if i in errors else to_prediction(next(probs), readings[i])
+            yield path, errors[i] if i in errors else to_prediction(next(probs), readings[i], predictor.trust)
 
 
 def predict_inputs(

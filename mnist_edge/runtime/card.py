@@ -9,6 +9,7 @@ schema in ``mnist_edge.contract``.
 from __future__ import annotations
 
 import json
+import math
 
 from ..contract import (  # noqa: F401 - re-exported: the names the runtime used before 0.2.0
     CARD_HASH_FIELDS,
@@ -65,6 +66,27 @@ def validate_card(card: dict, where: str) -> None:
             raise ModelError(
                 f"{where}: model card field {key!r} should be a 64-digit hex SHA-256, not {_json_name(value)}"
             )
+
+    _validate_trust(card, where)
+
+
+def _validate_trust(card: dict, where: str) -> None:
+    """The optional ``calibration`` and ``rejection`` fields (issue 13); older cards have neither."""
+    for key in ("calibration", "rejection"):
+        if key in card and not isinstance(card[key], dict):
+            raise ModelError(f"{where}: model card field {key!r} should be object, not {_json_name(card[key])}")
+    checks = (
+        ("calibration", "temperature", (int, float), lambda v: math.isfinite(v) and v > 0, "a positive number"),
+        ("rejection", "threshold", (int, float), math.isfinite, "a number"),
+        ("rejection", "max_strokes", int, lambda v: v >= 1, "an integer of at least 1"),
+        ("rejection", "max_loops", int, lambda v: v >= 0, "a non-negative integer"),
+    )
+    for section, key, kinds, ok, wanted in checks:
+        value = card.get(section, {}).get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, kinds) or not ok(value):
+            raise ModelError(f"{where}: model card field '{section}.{key}' should be {wanted}, not {_json_name(value)}")
 
 
 def _json_type(kind: type) -> str:

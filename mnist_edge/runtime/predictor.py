@@ -18,6 +18,7 @@ from ..limits import MAX_MODEL_BYTES, MAX_THREADS_PER_CORE, FileRefused, max_thr
 from . import integrity
 from .card import card_from_metadata, validate_card
 from .preprocess import ImageSource, Reading, read_digit
+from .trust import NOT_A_DIGIT, Trust
 
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
@@ -25,11 +26,13 @@ SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside th
 
 @dataclass(frozen=True)
 class Prediction:
-    label: int
-    confidence: float
-    probabilities: tuple[float, ...]
+    label: int | None  # None: no digit was read (``reason`` says why)
+    confidence: float | None
+    probabilities: tuple[float, ...] | None  # calibrated when the model card has a temperature
     box: tuple[int, int, int, int] | None = None  # the digit in the picture: x0, y0, x1, y1 (pixels, x1/y1 exclusive)
     pixels: np.ndarray | None = field(default=None, repr=False, compare=False)  # the 784 values the model saw
+    digits: str = ""  # the digits read: "7", or "" when there is none
+    reason: str | None = None  # why nothing was read ("not a digit"); None when a digit was
 
     def top_k(self, k: int) -> list[tuple[int, float]]:
         order = np.argsort(self.probabilities)[::-1][:k]
@@ -88,6 +91,7 @@ class Predictor:
             raise ModelError(f"{self.path}: model expects preprocessing {spec}, this runtime does {PREPROCESSING_SPEC}")
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
+        self.trust = Trust.from_card(self.card)  # temperature and "not a digit" rule; neutral for older cards
         self._per_thread = threading.local()
 
     def verify(self) -> None:
@@ -141,7 +145,7 @@ class Predictor:
     def predict(self, image: ImageSource) -> Prediction:
         """Find the digit in one picture and classify it; ImageError when there is none or it is unreadable."""
         reading = read_digit(image)
-        return to_prediction(self.probabilities(reading.tensor)[0], reading)
+        return to_prediction(self.probabilities(reading.tensor)[0], reading, self.trust)
 
     def predict_batch(self, images: Sequence[ImageSource] | Iterable[ImageSource]) -> list[Prediction]:
         """Find the digit in every picture, then run one batched inference."""
@@ -149,14 +153,27 @@ class Predictor:
         if not readings:
             return []
         batch = np.stack([r.tensor for r in readings])
-        return [to_prediction(p, r) for p, r in zip(self.probabilities(batch), readings, strict=True)]
+        return [to_prediction(p, r, self.trust) for p, r in zip(self.probabilities(batch), readings, strict=True)]
 
 
-def to_prediction(probs: np.ndarray, reading: Reading | None = None) -> Prediction:
+def to_prediction(probs: np.ndarray, reading: Reading | None = None, trust: Trust | None = None) -> Prediction:
+    """The answer for one input: calibrated by ``trust`` (the model card's), or "not a digit" when it rejects."""
+    box, pixels = (reading.box, reading.tensor) if reading is not None else (None, None)
+    if trust is not None:
+        probs = trust.calibrate(probs)
+        if trust.rejects(probs, pixels):
+            probabilities = tuple(probs.tolist())
+            return Prediction(None, None, probabilities, box, pixels, digits="", reason=NOT_A_DIGIT)
     label = int(np.argmax(probs))
     probabilities = tuple(probs.tolist())
-    box, pixels = (reading.box, reading.tensor) if reading is not None else (None, None)
-    return Prediction(label=label, confidence=probabilities[label], probabilities=probabilities, box=box, pixels=pixels)
+    return Prediction(
+        label=label,
+        confidence=probabilities[label],
+        probabilities=probabilities,
+        box=box,
+        pixels=pixels,
+        digits=str(label),
+    )
 
 
 class _BoundBuffers:

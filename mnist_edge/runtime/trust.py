@@ -1,0 +1,88 @@
+"""Calibrated confidence and "not a digit", applied as the model card says (issue 13).
+
+Both are fitted at export time (``mnist_edge.export.calibrate``) and stored in the card:
+
+- ``calibration``: a temperature T. The model outputs softmax probabilities, so their logarithm is
+  the logits up to a per-row constant, and ``softmax(log p / T)`` is exactly temperature scaling.
+- ``rejection``: a picture is "not a digit" when the calibrated probabilities are too uncertain
+  (their negative entropy is below ``threshold``, set on validation digits), or when the 28×28
+  the model saw has more separate strokes or more closed loops than any digit
+  (``max_strokes``, ``max_loops``).
+
+A card without these fields (an older export) gives T = 1 and no rejection: today's behaviour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..contract import SIDE
+
+NOT_A_DIGIT = "not a digit"
+STROKE_INK = 0.35  # a pixel of the 28×28 is ink above this
+MIN_STROKE_FRACTION = 0.1  # a stroke counts when it has this fraction of the largest stroke's pixels
+MIN_LOOP_PIXELS = 4  # a closed loop encloses at least this many paper pixels
+
+
+@dataclass(frozen=True)
+class Trust:
+    temperature: float = 1.0
+    threshold: float | None = None  # minimum negative entropy (nats) of the calibrated probabilities
+    max_strokes: int | None = None
+    max_loops: int | None = None
+
+    @classmethod
+    def from_card(cls, card: dict) -> Trust:
+        calibration, rejection = card.get("calibration") or {}, card.get("rejection") or {}
+        return cls(
+            temperature=float(calibration.get("temperature", 1.0)),
+            threshold=rejection.get("threshold"),
+            max_strokes=rejection.get("max_strokes"),
+            max_loops=rejection.get("max_loops"),
+        )
+
+    def calibrate(self, probabilities: np.ndarray) -> np.ndarray:
+        """Temperature-scaled probabilities, same shape; unchanged (the same array) when T is 1."""
+        if self.temperature == 1.0:
+            return probabilities
+        return temperature_scale(probabilities, self.temperature)
+
+    def rejects(self, calibrated: np.ndarray, pixels: np.ndarray | None = None) -> bool:
+        """True when one input is not a digit: its calibrated probabilities ``[10]``, its 784 pixels."""
+        if self.threshold is not None and float(negative_entropy(calibrated[None])[0]) < self.threshold:
+            return True
+        if pixels is None or (self.max_strokes is None and self.max_loops is None):
+            return False
+        strokes, loops = structure(pixels)
+        return (self.max_strokes is not None and strokes > self.max_strokes) or (
+            self.max_loops is not None and loops > self.max_loops
+        )
+
+
+def temperature_scale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log p / T)`` row by row, in float64 then back to the input's dtype."""
+    logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-45, None)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    scaled = np.exp(logits)
+    return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(np.asarray(probabilities).dtype)
+
+
+def negative_entropy(probabilities: np.ndarray) -> np.ndarray:
+    """``Σ p log p`` per row: 0 for a certain answer, −log 10 ≈ −2.30 for a uniform one."""
+    p = np.clip(np.asarray(probabilities, np.float64), 1e-45, 1.0)
+    return (p * np.log(p)).sum(axis=-1)
+
+
+def structure(pixels: np.ndarray) -> tuple[int, int]:
+    """(separate strokes, closed loops) in a 28×28 input: an MNIST digit has one stroke and at most two loops."""
+    ink = (np.asarray(pixels, np.float32).reshape(SIDE, SIDE) > STROKE_INK).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    strokes = int((areas >= MIN_STROKE_FRACTION * areas.max()).sum()) if len(areas) else 0
+    n, _, stats, _ = cv2.connectedComponentsWithStats(1 - ink, connectivity=4)
+    x, y, w, h, area = (stats[1:, i] for i in range(5))
+    inside = (x > 0) & (y > 0) & (x + w < SIDE) & (y + h < SIDE)  # paper that does not reach the edge
+    return strokes, int((inside & (area >= MIN_LOOP_PIXELS)).sum())
