@@ -49,4 +49,4 @@ def _panel(draw: ImageDraw.ImageDraw, x0: int, y0: int, accuracy: list[float], c
             top = y0 + PANEL * (1 - acc)
             draw.rectangle((x0 + i * step + 1, top, x0 + (i + 1) * step - 1, y0 + PANEL), fill=(70, 110, 200))
     draw.line((x0, y0 + PANEL, x0 + PANEL, y0), fill=(200, 40, 40), width=1)  # perfect calibration
-    draw.text((x0 + 2, y0 + PANEL + 2), "confidence →", fill="gray")
+    draw.text((x0 + 2, y0 + PANEL + 2), "confidence (0 to 1), bars: accuracy", fill="gray")

@@ -1,0 +1,232 @@
+"""Calibrated confidence and "not a digit" (issue 13): the math, the card fields, the runtime, the gate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from conftest import run_cli
+from mnist_edge.errors import ModelError
+from mnist_edge.export import parity
+from mnist_edge.export.calibrate import auroc, decisions, ece, fit_temperature, fit_trust, nll, synthetic_non_digits
+from mnist_edge.runtime import Predictor
+from mnist_edge.runtime.card import validate_card
+from mnist_edge.runtime.integrity import fields, seal, verify
+from mnist_edge.runtime.predictor import shipped_model_path
+from mnist_edge.runtime.records import format_line, prediction_record
+from mnist_edge.runtime.trust import NOT_A_DIGIT, Trust, structure, temperature_scale
+from mnist_edge.training.data import to_model_input
+
+pytestmark = pytest.mark.runtime
+
+
+# --- the math --------------------------------------------------------------------------------
+
+
+def test_ece_on_known_inputs():
+    # bin (0.8, 0.867]: confidence 0.85 twice, one right → |0.5 − 0.85|; bin (0.933, 1]: 0.95 twice, both right
+    probs = np.array([[0.85, 0.15], [0.85, 0.15], [0.05, 0.95], [0.05, 0.95]])
+    labels = np.array([0, 1, 1, 1])
+    assert ece(probs, labels) == pytest.approx(0.5 * 0.35 + 0.5 * 0.05)
+    assert ece(np.array([[1.0, 0.0]]), np.array([0])) == 0.0
+
+
+def test_temperature_fit_recovers_the_temperature_and_lowers_nll():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 4, (4000, 10))
+    true = np.exp(logits / 2.5) / np.exp(logits / 2.5).sum(1, keepdims=True)  # the honest probabilities
+    labels = np.array([rng.choice(10, p=p) for p in true])
+    overconfident = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    t = fit_temperature(overconfident, labels)
+    assert t == pytest.approx(2.5, rel=0.1)
+    assert nll(temperature_scale(overconfident, t), labels) < nll(overconfident, labels) - 0.1
+    assert ece(temperature_scale(overconfident, t), labels) < ece(overconfident, labels) / 3
+
+
+def test_auroc():
+    assert auroc(np.array([3.0, 4.0]), np.array([1.0, 2.0])) == 1.0
+    assert auroc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 0.0
+    assert auroc(np.array([1.0, 3.0]), np.array([1.0, 2.0])) == pytest.approx(0.625)  # (0.5 + 0 + 1 + 1) / 4
+
+
+def test_single_row_and_batch_calibration_agree():
+    p = np.random.default_rng(1).dirichlet(np.ones(10), 4).astype(np.float32)
+    trust = Trust(temperature=1.7)
+    assert np.allclose(trust.calibrate(p[2]), trust.calibrate(p)[2], atol=1e-7)
+    assert Trust().calibrate(p) is p  # T = 1 (older cards): untouched
+
+
+def test_structure_counts_strokes_and_loops(sample_dir):
+    from mnist_edge.training.data import load_mnist
+
+    x = to_model_input(load_mnist(sample_dir).x_test)
+    counts = np.array([structure(v) for v in x])
+    assert counts[:, 0].max() <= 2 and counts[:, 1].max() <= 2  # real digits: one stroke (rarely two), ≤ 2 loops
+    grid = np.zeros((28, 28), np.float32)
+    grid[[4, 5, 12, 13, 20, 21], 4:24] = 1
+    grid[4:22, [4, 5, 12, 13, 20, 21]] = 1
+    assert structure(grid) == (1, 4)
+
+
+# --- a model with the card fields -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trusted(tmp_path_factory, mnist):
+    """The shipped int8 model with calibration and rejection fitted on 3,000 training images (it saw them)."""
+    data = shipped_model_path().read_bytes()
+    card = verify(data, "shipped")
+    x, y = to_model_input(mnist.x_train[:3000]), mnist.y_train[:3000]
+    probabilities = Predictor(shipped_model_path(quantized=False)).probabilities(x)
+    fields_ = fit_trust(probabilities, y, x, "the first 3000 training images (test)")
+    for key in ("graph_sha256", "content_sha256"):
+        card.pop(key)
+    path = tmp_path_factory.mktemp("trusted") / "model.int8.onnx"
+    path.write_bytes(seal(data[: fields(data)[-1].start], {**card, **fields_}))
+    return path, fields_
+
+
+def test_card_round_trip_and_older_cards(trusted):
+    path, fields_ = trusted
+    predictor = Predictor(path, verify=True)
+    assert predictor.card["calibration"] == fields_["calibration"]
+    assert predictor.trust == Trust(
+        fields_["calibration"]["temperature"],
+        fields_["rejection"]["threshold"],
+        fields_["rejection"]["max_strokes"],
+        fields_["rejection"]["max_loops"],
+    )
+    assert fields_["calibration"]["temperature"] < 1  # the shipped model is under-confident (label smoothing)
+    assert fields_["calibration"]["ece_after"] < fields_["calibration"]["ece_before"]
+    assert Predictor().trust == Trust()  # a card without the fields: today's answers
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"calibration": {"temperature": -1.0}},
+        {"calibration": {"temperature": "2"}},
+        {"calibration": [1.5]},
+        {"rejection": {"threshold": True}},
+        {"rejection": {"max_loops": 1.5}},
+    ],
+)
+def test_bad_trust_fields_are_refused(patch):
+    card = verify(shipped_model_path().read_bytes(), "shipped")
+    with pytest.raises(ModelError, match="calibration|rejection"):
+        validate_card({**card, **patch}, "m.onnx")
+
+
+def test_runtime_applies_temperature_and_threshold(trusted, mnist):
+    path, fields_ = trusted
+    predictor, plain = Predictor(path), Predictor()
+    digits = mnist.x_test[:200]
+    answers = [predictor.predict(d) for d in digits]
+    raw = plain.probabilities(to_model_input(digits))
+    calibrated = temperature_scale(raw, fields_["calibration"]["temperature"])
+    accepted = [i for i, a in enumerate(answers) if a.label is not None]
+    assert len(accepted) >= 196  # at most 2 % of real test digits rejected
+    for i in accepted[:20]:
+        assert np.allclose(answers[i].probabilities, calibrated[i], atol=1e-6)
+        assert answers[i].digits == str(answers[i].label) and answers[i].reason is None
+    entropy = (calibrated * np.log(np.clip(calibrated, 1e-45, 1))).sum(1)
+    for i, a in enumerate(answers):  # rejected exactly where the card's rule says
+        loops = structure(to_model_input(digits[i : i + 1])[0])
+        rule = entropy[i] < fields_["rejection"]["threshold"] or loops[0] > fields_["rejection"]["max_strokes"]
+        rule = rule or loops[1] > fields_["rejection"]["max_loops"]
+        assert (a.label is None) == rule
+
+
+def _grid_picture() -> Image.Image:
+    picture = Image.new("L", (240, 240), 235)
+    draw = ImageDraw.Draw(picture)
+    for k in (60, 100, 140, 180):
+        draw.line([(k, 60), (k, 180)], fill=20, width=5)
+        draw.line([(60, k), (180, k)], fill=20, width=5)
+    return picture
+
+
+def test_not_a_digit_record_and_line(trusted):
+    path, _ = trusted
+    answer = Predictor(path).predict(_grid_picture())
+    assert (answer.label, answer.confidence, answer.digits, answer.reason) == (None, None, "", NOT_A_DIGIT)
+    record = prediction_record("grid.png", answer, top_k=3)
+    assert record["label"] is None and record["digits"] == "" and record["reason"] == NOT_A_DIGIT
+    assert len(record["probabilities"]) == 10 and record["box"] is not None
+    assert format_line("grid.png", answer) == "grid.png: not a digit"
+
+
+def test_cli_answers_not_a_digit_with_exit_0(trusted, tmp_path, mnist):
+    path, _ = trusted
+    _grid_picture().save(tmp_path / "grid.png")
+    net = Image.new("L", (200, 200), 230)  # a texture: a patch of fine mesh
+    draw = ImageDraw.Draw(net)
+    for k in range(50, 151, 10):
+        draw.line([(k, 50), (k, 150)], fill=40, width=2)
+        draw.line([(50, k), (150, k)], fill=40, width=2)
+    net.save(tmp_path / "mesh.png")
+    Image.fromarray(mnist.x_test[0]).save(tmp_path / "digit.png")
+    run = run_cli("predict", "--json", "--model", path, tmp_path)
+    assert run.returncode == 0, run.stderr
+    records = {r["path"].rsplit("/", 1)[-1]: r for r in map(json.loads, run.stdout.splitlines())}
+    assert records["grid.png"]["reason"] == NOT_A_DIGIT and records["grid.png"]["label"] is None
+    assert records["mesh.png"]["reason"] == NOT_A_DIGIT
+    assert records["digit.png"]["label"] == int(mnist.y_test[0]) and records["digit.png"]["reason"] is None
+
+
+# --- the gate ----------------------------------------------------------------------------------
+
+
+def test_gate_fails_when_int8_decisions_differ(trusted, mnist, monkeypatch, tmp_path):
+    path, fields_ = trusted
+    trust = Trust.from_card(fields_)
+    x, y = to_model_input(mnist.x_test[:1000]), mnist.y_test[:1000]
+    twin = tmp_path / "model.int8.onnx"  # an "int8" model that computes exactly fp32's function
+    twin.write_bytes(shipped_model_path(quantized=False).read_bytes())
+    models = {parity.FP32: shipped_model_path(quantized=False), parity.INT8: twin}
+    report = {"models": {}, "runtimes": {}, "trust": parity.trust_figures(trust, models, x, y)}
+    assert parity.Gate().failures(report) == []
+
+    real = parity.onnx_runner
+
+    def doctored(session):  # the "int8" model answers the next digit on 2 % of inputs
+        run = real(session)
+        if "int8" not in str(session._model_path):
+            return run
+        return lambda batch: np.where(
+            np.arange(len(batch))[:, None] % 50 == 0, np.roll(run(batch), 1, axis=1), run(batch)
+        )
+
+    monkeypatch.setattr(parity, "onnx_runner", doctored)
+    monkeypatch.setattr(parity, "onnx_session", lambda p: _Named(real_session(p), p))
+    report["trust"] = parity.trust_figures(trust, models, x, y)
+    failures = parity.Gate().failures(report)
+    assert any("digit/not-a-digit decision" in f for f in failures), failures
+    assert "✗ onnx int8" in "\n".join(parity._trust_lines(report["trust"], {}))
+
+
+real_session = parity.onnx_session
+
+
+class _Named:
+    """An onnxruntime session that remembers its file (to doctor one model's output)."""
+
+    def __init__(self, session, path):
+        self._session, self._model_path = session, path
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
+def test_synthetic_non_digits_are_rejected_more_than_digits(trusted, mnist):
+    path, fields_ = trusted
+    trust = Trust.from_card(fields_)
+    predictor = Predictor(path)
+    x = to_model_input(mnist.x_test[:1000])
+    others = synthetic_non_digits(x, 300)
+    digit_rejects = (decisions(trust, predictor.probabilities(x), x) < 0).mean()
+    other_rejects = (decisions(trust, predictor.probabilities(others), others) < 0).mean()
+    assert digit_rejects <= 0.02 and other_rejects >= 0.3
