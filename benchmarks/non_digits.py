@@ -94,6 +94,23 @@ def run_cli(model: Path, sets: Path, index: dict) -> dict:
     return out
 
 
+def digit_picture_rejects(predictor: Predictor, folder: Path, limit: int) -> dict:
+    """Per condition of a ``picture_sets.py`` folder (real-looking digit pictures): % answered "not a digit"."""
+    labels = json.loads((folder / "labels.json").read_text())
+    per: dict[str, list[int]] = {}
+    for name in sorted(labels):
+        condition = name.split("/", 1)[0]
+        counts = per.setdefault(condition, [0, 0])
+        if counts[1] >= limit:
+            continue
+        try:
+            counts[0] += predictor.predict(folder / name).label is None
+        except ImageError:
+            continue  # "no digit found" is the front end's figure (picture_benchmark.py), not this one's
+        counts[1] += 1
+    return {c: {"n": n, "not_a_digit": r / max(n, 1)} for c, (r, n) in per.items()}
+
+
 def mnist_figures(model_dir: Path, x_test: np.ndarray, y_test: np.ndarray) -> dict:
     """Per model: ECE before/after the card's temperature, false rejects, and the digits' scores."""
     figures = {}
@@ -142,6 +159,8 @@ def main(argv=None) -> None:
     p.add_argument("--data", default=os.environ.get("MNIST_EDGE_DATA"))
     p.add_argument("--cli", action="store_true", help="through `mnist-edge predict --json` (reject rates only)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    p.add_argument("--digit-pictures", type=Path, help="a picture_sets.py folder: digit pictures wrongly rejected")
+    p.add_argument("--digit-pictures-per-set", type=int, default=100)
     args = p.parse_args(argv)
     if not (args.sets / "kinds.json").is_file():
         non_digit_sets.generate(args.sets, args.per_kind)
@@ -185,6 +204,12 @@ def main(argv=None) -> None:
         summary["slowdown"] = speed_ratio(int8, x_test[0])
         print(f"{mark(summary['slowdown'] <= TARGETS['slowdown'])} single 28×28 digit: trust step adds "
               f"{summary['slowdown']:+.1%} to Predictor.predict (target ≤ +10%)")  # fmt: skip
+    if args.digit_pictures:
+        summary["digit_pictures"] = digit_picture_rejects(
+            Predictor(int8), args.digit_pictures, args.digit_pictures_per_set
+        )
+        for condition, c in summary["digit_pictures"].items():
+            print(f"  digit pictures '{condition}': {c['not_a_digit']:.1%} answered not a digit (n = {c['n']})")
     for k in kinds.values():
         k.pop("scores", None)
     for m in mnist_figs.values():

@@ -34,6 +34,10 @@ class Prediction:
     digits: str = ""  # the digits read: "7", or "" when there is none
     reason: str | None = None  # why nothing was read ("not a digit"); None when a digit was
 
+    def __post_init__(self):
+        if self.label is not None and not self.digits:  # built with a label alone: the digit read is that label
+            object.__setattr__(self, "digits", str(self.label))
+
     def top_k(self, k: int) -> list[tuple[int, float]]:
         order = np.argsort(self.probabilities)[::-1][:k]
         return [(int(i), float(self.probabilities[i])) for i in order]
