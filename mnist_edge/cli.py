@@ -361,6 +361,112 @@ def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, wo
     sys.exit(1 if failures else 0)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port (0: any free one)."
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Server processes.")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="ONNX model file [default: as predict].",
+)
+@click.option(
+    "--max-body",
+    "max_body_bytes",
+    type=click.IntRange(1),
+    default=None,
+    help="Largest request body in bytes; more: 413 [default: 10 MiB].",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(1),
+    default=None,
+    help="Most pixels (width x height) one picture may declare; more: 413 [default: the runtime's 50,000,000].",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(1),
+    default=None,
+    help="Prediction requests handled at once per worker; more: 503 with Retry-After [default: 64].",
+)
+@click.option(
+    "--max-batch-files",
+    type=click.IntRange(1),
+    default=None,
+    help="Pictures in one /predict/batch request; more: 413 [default: 64].",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Seconds a client has to send the request headers [default: 10].",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Seconds a client has to send the body after the headers; slower: 408 [default: 10].",
+)
+@click.option(
+    "--keep-alive",
+    "keep_alive_timeout",
+    type=click.IntRange(1),
+    default=None,
+    help="Seconds an idle keep-alive connection stays open [default: 5].",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="On SIGTERM, seconds requests in flight get to finish [default: 30].",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, max_threads()),
+    default=None,
+    help="onnxruntime threads per worker [default: 1].",
+)
+@click.option(
+    "--static",
+    "static_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder served at / [default: the browser page in mnist_edge/web/static when present].",
+)
+def serve(host, port, workers, model_path, static_dir, **limits):
+    """Serve predictions over HTTP: POST /predict, POST /predict/batch, GET /healthz, /metrics, /model.
+
+    Needs the serve extra: pip install 'mnist-edge[serve]'. Stops on SIGTERM or Ctrl-C after the
+    requests in flight finish. The limits are per worker.
+    """
+    import importlib.util
+
+    missing = [
+        m
+        for m in ("starlette", "uvicorn", "httptools", "multipart", "prometheus_client")
+        if not importlib.util.find_spec(m)
+    ]
+    if missing:
+        raise MnistEdgeError(
+            f"the server needs the serve extra ({', '.join(missing)} missing): pip install 'mnist-edge[serve]'"
+        )
+    from .serve import Settings
+    from .serve import serve as run
+
+    chosen = {k: v for k, v in limits.items() if v is not None}
+    if model_path is not None:
+        chosen["model"] = str(model_path)
+    if static_dir is not None:
+        chosen["static_dir"] = str(static_dir)
+    settings = Settings(**chosen)
+    click.echo(f"mnist-edge: serving on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})", err=True)
+    run(settings, host=host, port=port, workers=workers)
+
+
 def _command_line() -> str:
     return " ".join(["mnist-edge", *sys.argv[1:]])
 

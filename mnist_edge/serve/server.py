@@ -1,0 +1,75 @@
+"""Start the server: one process (the app object) or ``workers`` processes (uvicorn's supervisor).
+
+uvicorn runs the app with httptools (our header-deadline protocol) on uvloop where installed.
+On SIGTERM or Ctrl-C uvicorn stops accepting, lets requests in flight finish (up to
+``shutdown_timeout`` seconds), then exits.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import replace
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from ..runtime import Predictor, default_model_path
+from .protocol import ServeConfig
+from .settings import ENV_KEY, Settings
+
+PROTOCOL = "mnist_edge.serve.protocol:HeaderDeadlineProtocol"
+FACTORY = "mnist_edge.serve.server:app_from_environment"
+
+
+def app_from_environment():
+    """The app factory each ``--workers`` process calls: settings from the environment."""
+    from .app import create_app
+
+    return create_app(Settings.from_environment())
+
+
+def _loop() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "warning"):
+    """Serve until SIGTERM/SIGINT. The model is loaded (and checked) here first, so a bad model fails at once."""
+    model = str(settings.model or default_model_path())
+    settings = replace(settings, model=model)  # every worker loads the very file checked here
+    predictor = Predictor(model, threads=settings.threads)
+    common = dict(
+        host=host,
+        port=port,
+        http=PROTOCOL,
+        loop=_loop(),
+        ws="none",
+        lifespan="off",
+        access_log=False,
+        log_level=log_level,
+        server_header=False,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+        header_timeout=settings.header_timeout,
+        backlog=2048,
+    )
+    if workers == 1:
+        from .app import create_app
+
+        config = ServeConfig(create_app(settings, predictor), **common)
+        uvicorn.Server(config).run()
+        return
+    del predictor  # each worker loads its own
+    metrics_dir = tempfile.mkdtemp(prefix="mnist-edge-metrics-")
+    os.environ[ENV_KEY] = settings.to_json()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # /metrics sums every worker
+    try:
+        config = ServeConfig(FACTORY, factory=True, workers=workers, **common)
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
