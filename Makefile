@@ -1,7 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   create .venv, install .[train], train on full MNIST (EPOCHS=N to shorten), export fp32 + int8,
 #               predict the examples
-#   make test   create .venv, install .[train,dev,portable], run the test suite (all tiers; portable: the
+#   make test   create .venv, install .[train,dev,portable,serve], run the test suite (all tiers; portable: the
 #               int8 model checked in OpenCV DNN too)
 # Also: make lint (ruff check, ruff format --check, lint-imports), make test-runtime (runtime tier, no TF).
 #
@@ -34,7 +34,7 @@ $(VENV)/.train-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[train,dev,portable]'
+	$(BIN)/pip install --quiet -e '.[train,dev,portable,serve]'
 	touch $@ $(VENV)/.train-installed
 
 demo: $(VENV)/.train-installed

@@ -443,13 +443,14 @@ def serve(host, port, workers, model_path, static_dir, **limits):
     Needs the serve extra: pip install 'mnist-edge[serve]'. Stops on SIGTERM or Ctrl-C after the
     requests in flight finish. The limits are per worker.
     """
-    import importlib.util
+    import importlib
 
-    missing = [
-        m
-        for m in ("starlette", "uvicorn", "httptools", "multipart", "prometheus_client")
-        if not importlib.util.find_spec(m)
-    ]
+    missing = []
+    for module in ("starlette", "uvicorn", "httptools", "multipart", "prometheus_client"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
     if missing:
         raise MnistEdgeError(
             f"the server needs the serve extra ({', '.join(missing)} missing): pip install 'mnist-edge[serve]'"

@@ -32,11 +32,11 @@ class Settings:
     shutdown_timeout: float = 30.0  # on SIGTERM, seconds in-flight requests get to finish
     retry_after: int = 1  # seconds, in the Retry-After header of a 503
     threads: int = 1  # onnxruntime threads per worker (one picture is a tiny job; spinning threads cost more)
-    inline_bytes: int = 64 * 1024  # bodies up to this size are predicted on the event loop; larger in a thread
+    predict_threads: int = 2  # threads per worker that run predictions, off the event loop (measured: README)
     static_dir: str | None = str(STATIC_DIR)  # served at / when the folder exists
 
     def __post_init__(self):
-        positive = ("max_body_bytes", "max_pixels", "max_concurrent", "max_batch_files", "threads")
+        positive = ("max_body_bytes", "max_pixels", "max_concurrent", "max_batch_files", "threads", "predict_threads")
         for name in positive:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
