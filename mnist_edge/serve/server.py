@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from dataclasses import replace
 
@@ -21,6 +22,10 @@ from .settings import ENV_KEY, Settings
 
 PROTOCOL = "mnist_edge.serve.protocol:HeaderDeadlineProtocol"
 FACTORY = "mnist_edge.serve.server:app_from_environment"
+
+
+def _stopped(signum, frame):
+    raise SystemExit(0)
 
 
 def app_from_environment():
@@ -62,6 +67,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
         from .app import create_app
 
         config = ServeConfig(create_app(settings, predictor), **common)
+        # uvicorn re-raises SIGTERM after its graceful shutdown, through the handler it found: make that
+        # an exit with status 0, since stopping on request is not a failure
+        signal.signal(signal.SIGTERM, _stopped)
         uvicorn.Server(config).run()
         return
     del predictor  # each worker loads its own
