@@ -77,7 +77,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     os.environ[ENV_KEY] = settings.to_json()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # /metrics sums every worker
     try:
-        config = ServeConfig(FACTORY, factory=True, workers=workers, **common)
+        # a worker that has not answered the supervisor's ping in time is killed and restarted; starting one
+        # (imports, the model) takes seconds on a busy machine, so uvicorn's default 5 s restarted them in a loop
+        config = ServeConfig(FACTORY, factory=True, workers=workers, timeout_worker_healthcheck=60, **common)
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
