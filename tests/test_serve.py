@@ -149,7 +149,7 @@ def test_metrics_count_requests_errors_and_latency(predictor):
 
 
 def test_full_server_answers_503_with_retry_after_at_once(predictor):
-    """Without uvicorn's task count (a bare ASGI call), the app counts its own requests in progress."""
+    """A request waiting for its body holds the only slot: the next is refused at once, not queued."""
     app = create_app(Settings(max_concurrent=1, static_dir=None, retry_after=3), predictor)
     body = PNG.read_bytes()
     headers = [(b"content-type", b"image/png"), (b"content-length", str(len(body)).encode())]

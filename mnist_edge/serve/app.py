@@ -34,7 +34,6 @@ from ..runtime.predictor import read_model
 from .body import MULTIPART, BodyError, declared_length, is_raw, media_type, read_body
 from .metrics import CONTENT_TYPE as METRICS_TYPE
 from .metrics import ROUTES, Metrics
-from .protocol import PENDING_KEY
 from .settings import Settings
 
 ISOLATION_HEADERS = {  # what a page needs for WebAssembly threads (SharedArrayBuffer)
@@ -71,11 +70,11 @@ class _Service:
             headers = {**(headers or {}), "Connection": "close"}
         return _json(status, record if record is not None else {"error": reason}, headers)
 
-    def full(self, request: Request) -> bool:
-        """More requests in progress than allowed: counted by the server when it says (uvicorn with our
-        protocol: requests read and not answered, queued ones too), else the ones in a prediction route."""
-        pending = request.scope.get(PENDING_KEY)
-        return (len(pending) if pending is not None else self.busy + 1) > self.settings.max_concurrent
+    def full(self) -> bool:
+        """As many prediction requests in progress as allowed (reading their body, waiting for a thread or
+        predicting). Not the requests still queued in the event loop: counting those too, a server
+        flooded with clients that retry at once spent its time refusing and let almost none through."""
+        return self.busy >= self.settings.max_concurrent
 
     def busy_response(self) -> Response:
         return self.error(
@@ -177,7 +176,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     service = _Service(settings, predictor, metrics)
 
     async def predict(request: Request) -> Response:
-        if service.full(request):
+        if service.full():
             return service.busy_response()
         service.busy += 1
         try:
@@ -198,7 +197,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
             service.busy -= 1
 
     async def predict_batch(request: Request) -> Response:
-        if service.full(request):
+        if service.full():
             return service.busy_response()
         service.busy += 1
         try:

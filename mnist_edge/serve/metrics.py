@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client import multiprocess as _multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+disable_created_metrics()  # no *_created series: a timestamp per label set that nobody graphs
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 ROUTES = ("/predict", "/predict/batch", "/healthz", "/metrics", "/model", "/model.int8.onnx")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

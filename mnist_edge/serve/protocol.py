@@ -5,18 +5,12 @@ request line and headers: a client that connects and trickles (or stalls halfway
 connection forever. Here a timer starts when the connection opens and again when a request's first
 byte arrives, and stops when the headers are complete; when it fires the connection is closed.
 The body has its own deadline in the app (``body.read_body``).
-
-It also hands the app the set of this worker's unfinished request tasks (``scope[PENDING_KEY]``):
-a small picture is predicted on the event loop in one step, so the requests that wait are not in
-the app yet but queued in the loop; their number is what the concurrency limit must count.
 """
 
 from __future__ import annotations
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-PENDING_KEY = "mnist_edge.pending"
 
 
 class ServeConfig(uvicorn.Config):
@@ -57,7 +51,6 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm()
-        self.scope[PENDING_KEY] = self.tasks  # the app counts the requests this worker has taken and not answered
         super().on_headers_complete()
 
     def connection_lost(self, exc) -> None:
