@@ -76,13 +76,16 @@ class _Service:
         flooded with clients that retry at once spent its time refusing and let almost none through."""
         return self.busy >= self.settings.max_concurrent
 
-    def busy_response(self) -> Response:
-        return self.error(
-            503,
-            "busy",
-            f"server busy ({self.settings.max_concurrent} requests in progress), retry later",
-            {"Retry-After": str(self.settings.retry_after)},
-        )
+    def busy_message(self) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        """The 503 answer, built once: under a flood of clients that retry at once, refusing has to be cheap."""
+        reason = f"server busy ({self.settings.max_concurrent} requests in progress), retry later"
+        body = json.dumps({"error": reason}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(self.settings.retry_after).encode()),
+        ]
+        return headers, body
 
     async def pictures(self, request: Request, many: bool) -> list[tuple[str, bytes]] | Response:
         """The uploaded pictures as (name, bytes), or the error response that says why not."""
@@ -176,8 +179,6 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     service = _Service(settings, predictor, metrics)
 
     async def predict(request: Request) -> Response:
-        if service.full():
-            return service.busy_response()
         service.busy += 1
         try:
             items = await service.pictures(request, many=False)
@@ -197,8 +198,6 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
             service.busy -= 1
 
     async def predict_batch(request: Request) -> Response:
-        if service.full():
-            return service.busy_response()
         service.busy += 1
         try:
             items = await service.pictures(request, many=True)
@@ -262,7 +261,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         routes.append(Mount("/", app=_Isolated(StaticFiles(directory=settings.static_dir, html=True)), name="page"))
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.service = service
-    return _Observed(app, metrics)
+    return _Observed(app, metrics, service)
 
 
 class _Isolated:
@@ -282,11 +281,15 @@ class _Isolated:
 
 
 class _Observed:
-    """Counts every HTTP request into the metrics: status, latency by route, requests in flight."""
+    """Counts every HTTP request into the metrics (status, latency by route, requests in flight), and
+    refuses a prediction request with 503 before any routing when the service is full."""
 
-    def __init__(self, app: Starlette, metrics: Metrics):
-        self.app, self.metrics = app, metrics
+    LIMITED = frozenset(("/predict", "/predict/batch"))
+
+    def __init__(self, app: Starlette, metrics: Metrics, service: _Service):
+        self.app, self.metrics, self.service = app, metrics, service
         self.routes = frozenset(ROUTES)
+        self.busy_headers, self.busy_body = service.busy_message()
 
     @property
     def state(self):
@@ -307,6 +310,11 @@ class _Observed:
         self.metrics.in_flight.inc()
         start = perf_counter()
         try:
+            if route in self.LIMITED and self.service.full():
+                self.metrics.error("busy")
+                await send_observed({"type": "http.response.start", "status": 503, "headers": self.busy_headers})
+                await send({"type": "http.response.body", "body": self.busy_body})
+                return
             await self.app(scope, receive, send_observed)
         finally:
             self.metrics.in_flight.dec()
