@@ -1,6 +1,7 @@
 """Load benchmark of `mnist-edge serve` against the old standard-library example, loopback only.
 
     python benchmarks/serve_load.py [--duration 30] [--clients 1,16,64,256] [--workers 2]
+                                    [--images png28,jpg480] [--serve-option=--max-concurrent=16 ...]
                                     [--out benchmarks/serve_load.json]
 
 Starts both servers on free loopback ports (`python -m mnist_edge serve --workers W` and
@@ -136,16 +137,21 @@ def run_wrk(url: str, body: Path, clients: int, duration: int) -> dict:
     }
 
 
-def start_servers(workers: int) -> dict[str, tuple[subprocess.Popen, str, str]]:
+def start_servers(workers: int, options: list[str]) -> dict[str, tuple[subprocess.Popen, str, str]]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": ROOT}
     new_port, old_port = free_port(), free_port()
     new = subprocess.Popen(
-        [sys.executable, "-m", "mnist_edge", "serve", "--port", str(new_port), "--workers", str(workers)], **quiet
+        [sys.executable, "-m", "mnist_edge", "serve", "--port", str(new_port), "--workers", str(workers), *options],
+        **quiet,
     )
     old = subprocess.Popen([sys.executable, "examples/http_service.py", "--port", str(old_port)], **quiet)
     servers = {
-        f"mnist-edge serve --workers {workers}": (new, f"http://127.0.0.1:{new_port}", "/healthz"),
+        " ".join(["mnist-edge serve --workers", str(workers), *options]): (
+            new,
+            f"http://127.0.0.1:{new_port}",
+            "/healthz",
+        ),
         "examples/http_service.py": (old, f"http://127.0.0.1:{old_port}", "/health"),
     }
     for process, base, health in servers.values():
@@ -158,6 +164,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30, help="seconds per step")
     parser.add_argument("--clients", default="1,16,64,256", help="concurrent clients, comma-separated")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of mnist-edge serve")
+    parser.add_argument("--images", default="png28,jpg480", help="pictures to send, comma-separated: png28, jpg480")
+    parser.add_argument("--serve-option", action="append", default=[], help="an option for mnist-edge serve (repeat)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "serve_load.json")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -166,8 +174,8 @@ def main() -> None:
     load_before = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        bodies = make_bodies(Path(tmp))
-        servers = start_servers(args.workers)
+        bodies = {k: v for k, v in make_bodies(Path(tmp)).items() if k in args.images.split(",")}
+        servers = start_servers(args.workers, args.serve_option)
         try:
             for image, path in bodies.items():
                 for clients in levels:
@@ -203,7 +211,7 @@ def _row(r: dict) -> str:
     errors = sum(r["socket_errors"].values())
     statuses = " ".join(f"{k}:{v}" for k, v in sorted(r["statuses"].items()))
     return (
-        f"{r['server']:<30} {r['image']:<7} c={r['clients']:<4} {r['requests_per_s']:>8.0f} req/s "
+        f"{r['server'][:30]:<30} {r['image']:<7} c={r['clients']:<4} {r['requests_per_s']:>8.0f} req/s "
         f"p50 {r['p50_ms']:>8.2f} ms p99 {r['p99_ms']:>8.2f} ms  [{statuses}] socket errors {errors} "
         f"{r['socket_errors']}  rss {r['rss_mb']} MB peak {r['peak_mb']} MB  recovered {r['recovered_of_20']}/20"
     )
