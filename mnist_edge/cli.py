@@ -361,6 +361,27 @@ def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, wo
     sys.exit(1 if failures else 0)
 
 
+@cli.command()
+@click.argument("out_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option(
+    "--model", "model_path", type=click.Path(path_type=Path), default=None, help="ONNX model file [default: as predict]."
+)
+def web(out_dir, model_path):
+    """Write the browser page and a model to DIR: a static bundle any static web host can serve.
+
+    The page runs the model in the browser (onnxruntime-web, WebAssembly), with every file served
+    from DIR. Without --model: the model predict would use.
+    """
+    from .web import write_bundle
+
+    _echo_bundle(out_dir, write_bundle(out_dir, model_path))
+
+
+def _echo_bundle(out_dir: Path, manifest: dict) -> None:
+    size = manifest["total_bytes"] / 1e6
+    click.echo(f"wrote the web page to {out_dir}/ ({len(manifest['bytes'])} files, {size:.1f} MB): serve it from any static host")
+
+
 def _command_line() -> str:
     return " ".join(["mnist-edge", *sys.argv[1:]])
 
