@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .contract import DEFAULT_DIR, KERAS_FILE, METRICS_FILE, PORTABLE_FILE
+from .contract import DEFAULT_DIR, INT8_FILE, KERAS_FILE, METRICS_FILE, PORTABLE_FILE
 from .errors import MnistEdgeError
 from .limits import MAX_THREADS_PER_CORE, max_threads
 
@@ -244,10 +244,23 @@ def train(data, recipe, out_dir, epochs, seed, hidden, dropout, batch_size, lear
 @_test_images_option
 @_hidden_alias("--parity-limit", "--test-images", type=click.IntRange(1), default=None)
 @_runtime_option
+@click.option(
+    "--web",
+    "web_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the browser page with the new int8 model to DIR (as 'mnist-edge web'); needs --quantize.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def export(data, model_path, out_dir, quantize, portable, calibration_images, no_gate, alias_no_parity, test_images,
-           alias_parity_limit, runtimes, as_json):  # fmt: skip
+           alias_parity_limit, runtimes, web_dir, as_json):  # fmt: skip
     """Export a Keras model to ONNX (int8 with --quantize, portable int8 with --portable), then check parity."""
+    if web_dir is not None:  # checked before TensorFlow loads and the export's minutes, not after
+        if not quantize:
+            raise click.UsageError("--web needs --quantize: the page runs the int8 model")
+        from .web.bundle import check_target
+
+        check_target(web_dir)
     from .export import ExportConfig, format_report
     from .export import export as run_export
 
@@ -261,6 +274,10 @@ def export(data, model_path, out_dir, quantize, portable, calibration_images, no
         portable=portable,
     )
     result = run_export(model_path, out_dir or model_path.parent, config, data)
+    if web_dir is not None:
+        from .web import write_bundle
+
+        result["web"] = write_bundle(web_dir, Path(out_dir or model_path.parent) / INT8_FILE)
     if as_json:
         click.echo(_dumps(result))
         return
@@ -270,6 +287,8 @@ def export(data, model_path, out_dir, quantize, portable, calibration_images, no
     for path in result["removed"]:
         flag = "--portable" if path.endswith(PORTABLE_FILE) else "--quantize"
         click.echo(f"removed {path} (exported from another Keras model; use {flag} to refresh it)")
+    if web_dir is not None:
+        _echo_bundle(web_dir, result["web"])
 
 
 @cli.command()

@@ -37,7 +37,7 @@ def write_bundle(out_dir: str | os.PathLike, model: str | os.PathLike | None = N
     """Write the page and ``model`` (default: as ``predict`` picks it) into ``out_dir``; return the manifest."""
     out_dir = Path(out_dir)
     model = Path(model) if model is not None else default_model_path()
-    _check_target(out_dir)
+    check_target(out_dir)
     bad = vendor.mismatches()
     if bad:
         raise ModelError(f"the vendored onnxruntime-web files are missing or changed ({', '.join(bad)}); run 'make web-vendor'")
@@ -71,7 +71,7 @@ def write_bundle(out_dir: str | os.PathLike, model: str | os.PathLike | None = N
     return manifest
 
 
-def _check_target(out_dir: Path) -> None:
+def check_target(out_dir: Path) -> None:
     """Refuse a file, or a non-empty folder that is not a bundle (it would be replaced whole)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir} exists and is not a folder; choose a new or empty folder for the web bundle")
