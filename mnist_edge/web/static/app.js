@@ -6,7 +6,7 @@ import { preprocessImageData } from "./preprocess.js";
 const MODEL_URL = "model.int8.onnx"; // beside this page: `serve` and the static bundle both put it there
 const INPUT = "pixels"; // contract.INPUT_NAME: [1, 784] float32 in [0, 1]
 const OUTPUT = "probabilities"; // contract.OUTPUT_NAME: [1, 10]; the card's labels are "0".."9" (index = label)
-const MAX_PHOTO_SIDE = 1024; // photos are scaled down to this long side before preprocessing
+const MAX_PIXELS = 50_000_000; // runtime/decode.py's limit: larger pictures are refused, as predict does
 const PEN = 0.08; // pen width as a fraction of the pad's side (an MNIST stroke, relative to the digit box)
 
 const $ = (id) => document.getElementById(id);
@@ -151,16 +151,21 @@ async function onPhoto(input) {
   if (!file) return;
   let bitmap;
   try {
-    bitmap = await createImageBitmap(file); // EXIF orientation applied (imageOrientation: from-image)
+    // As decoded for preprocess.js's parity tests: no colour management, EXIF orientation applied.
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
   } catch {
     showNothing(`${file.name}: not a picture this browser can read`);
     return;
   }
-  const s = Math.min(1, MAX_PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
-  const w = Math.max(1, Math.round(bitmap.width * s)), h = Math.max(1, Math.round(bitmap.height * s));
+  const { width: w, height: h } = bitmap;
+  if (w * h > MAX_PIXELS) {
+    bitmap.close();
+    showNothing(`${file.name}: image is ${w}x${h}, over the ${MAX_PIXELS}-pixel limit`);
+    return;
+  }
+  // Full size: preprocess.js scales it down itself, the way the Python runtime does.
   const work = new OffscreenCanvas(w, h).getContext("2d", { willReadFrequently: true });
-  work.imageSmoothingQuality = "high";
-  work.drawImage(bitmap, 0, 0, w, h);
+  work.drawImage(bitmap, 0, 0);
   const placement = showPhoto(bitmap, w, h);
   bitmap.close();
   await predictFrom(work.getImageData(0, 0, w, h), placement);
