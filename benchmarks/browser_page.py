@@ -6,7 +6,8 @@ Serves a fresh static bundle (`mnist-edge web`, shipped int8 model) from a local
 COOP/COEP headers `serve` sends, opens it in the system Chromium (tests/browser/harness.py), and
 reads the page's own clocks (performance.now(), from navigation start):
 - ready: the model loaded and warmed up (one run), from navigation start; a first visit (fresh
-  profile) and a revisit (same profile: the browser's cache and compiled-WASM cache);
+  profile) and a revisit (same profile: the browser's cache and compiled-WASM cache); on the first
+  visit also when the .wasm finished downloading and when the session was created;
 - first digit: the first drawn digit's answer after ready, and each following one: preprocessing
   (canvas pixels → 784 floats) + the model, as the page shows it;
 - a photo-like picture (240 px JPEG) the same way;
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -74,7 +76,10 @@ def first_visit(browser, url: str, site: Path) -> dict:
     context = browser.new_context()
     page, requests = harness.open_page(context, url)
     first = harness.draw(page, 7)
+    wasm_end = page.evaluate("performance.getEntriesByType('resource').find(e => e.name.endsWith('.wasm')).responseEnd")
     result = {
+        "wasm_loaded_ms": wasm_end,
+        "session_ms": timings(page)["sessionCreated"],
         "ready_ms": timings(page)["ready"],
         "first_digit_ms": first["totalMs"],
         "weight": weight(page, site),
@@ -116,7 +121,10 @@ def main() -> int:
     result = {
         "command": "python " + " ".join([f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]),
         "chromium": harness.CHROMIUM,
+        "load_average_1min": round(os.getloadavg()[0], 1),  # the machine is shared: context for the timings
         "threads": visits[0]["threads"],
+        "wasm_downloaded_ms_first_visit": summary([v["wasm_loaded_ms"] for v in visits]),
+        "session_created_ms_first_visit": summary([v["session_ms"] for v in visits]),
         "ready_ms_first_visit": summary([v["ready_ms"] for v in visits]),
         "ready_ms_revisit": summary([v["revisit_ready_ms"] for v in visits]),
         "first_digit_ms": summary([v["first_digit_ms"] for v in visits]),

@@ -383,7 +383,11 @@ def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, wo
 @cli.command()
 @click.argument("out_dir", metavar="DIR", type=click.Path(path_type=Path))
 @click.option(
-    "--model", "model_path", type=click.Path(path_type=Path), default=None, help="ONNX model file [default: as predict]."
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="ONNX model file [default: as predict].",
 )
 def web(out_dir, model_path):
     """Write the browser page and a model to DIR: a static bundle any static web host can serve.
@@ -398,7 +402,9 @@ def web(out_dir, model_path):
 
 def _echo_bundle(out_dir: Path, manifest: dict) -> None:
     size = manifest["total_bytes"] / 1e6
-    click.echo(f"wrote the web page to {out_dir}/ ({len(manifest['bytes'])} files, {size:.1f} MB): serve it from any static host")
+    click.echo(
+        f"wrote the web page to {out_dir}/ ({len(manifest['bytes'])} files, {size:.1f} MB): serve it from any static host"
+    )
 
 
 def _command_line() -> str:

@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import BLOCK_HEAVY_IMPORTS, run_cli
 
+from conftest import BLOCK_HEAVY_IMPORTS, run_cli
 from mnist_edge.errors import ModelError, UsageError
 from mnist_edge.runtime import shipped_model_path
 from mnist_edge.web import STATIC_DIR, bundle, vendor, write_bundle

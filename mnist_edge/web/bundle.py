@@ -30,7 +30,9 @@ MANIFEST = "bundle.json"  # what a bundle holds; also marks a folder as one (saf
 
 def static_files() -> list[Path]:
     """The page's files, relative to ``STATIC_DIR``, sorted."""
-    return sorted(p.relative_to(STATIC_DIR) for p in STATIC_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return sorted(
+        p.relative_to(STATIC_DIR) for p in STATIC_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
 
 
 def write_bundle(out_dir: str | os.PathLike, model: str | os.PathLike | None = None) -> dict:
@@ -40,10 +42,14 @@ def write_bundle(out_dir: str | os.PathLike, model: str | os.PathLike | None = N
     check_target(out_dir)
     bad = vendor.mismatches()
     if bad:
-        raise ModelError(f"the vendored onnxruntime-web files are missing or changed ({', '.join(bad)}); run 'make web-vendor'")
+        raise ModelError(
+            f"the vendored onnxruntime-web files are missing or changed ({', '.join(bad)}); run 'make web-vendor'"
+        )
     predictor = Predictor(model)
     if [str(label) for label in predictor.card["labels"]] != LABELS:
-        raise ModelError(f"{model}: the page shows class index i as digit i; this model's labels are {predictor.card['labels']}")
+        raise ModelError(
+            f"{model}: the page shows class index i as digit i; this model's labels are {predictor.card['labels']}"
+        )
     model_bytes = model.read_bytes()
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -53,7 +53,9 @@ def fetch(folder: Path = VENDOR_DIR) -> None:
     if shutil.which("npm") is None:
         sys.exit("npm is not installed: install Node.js/npm, or use the committed files (--check verifies them)")
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["npm", "pack", "--silent", f"{PACKAGE}@{VERSION}"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["npm", "pack", "--silent", f"{PACKAGE}@{VERSION}"], cwd=tmp, check=True, stdout=subprocess.DEVNULL
+        )
         tarball = Path(tmp) / f"{PACKAGE}-{VERSION}.tgz"
         got = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
         if got != INTEGRITY:

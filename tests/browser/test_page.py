@@ -6,7 +6,9 @@ page read: the pad saved as PNG, or the uploaded picture. No request may leave t
 
 from __future__ import annotations
 
-import harness
+from pathlib import Path
+
+import harness  # beside this file (pytest puts tests/browser/ on sys.path)
 import pytest
 from PIL import Image
 
@@ -17,6 +19,49 @@ from mnist_edge.training.data import load_path
 pytestmark = pytest.mark.browser
 
 MNIST_PICKS = (0, 1, 2, 3)  # the first test digits of the shipped sample (a 7, 2, 1 and 0)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "browser-artifacts"
+
+
+# Playwright is imported inside the fixture: other test runs collect this module without it (and
+# deselect it by marker). No conftest.py here: a second one would shadow tests/conftest.py's imports.
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = harness.launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser profile for the tests: after the first page, the WASM comes from its cache (a revisit)."""
+    ctx = browser.new_context()
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    """The static bundle, written by the library function `mnist-edge web` calls, with the shipped model."""
+    from mnist_edge.web import write_bundle
+
+    out = tmp_path_factory.mktemp("web") / "site"
+    write_bundle(out, shipped_model_path())
+    return out
+
+
+@pytest.fixture(scope="module")
+def bundle_url(bundle) -> str:
+    with harness.static_server(bundle) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +110,7 @@ def photos(sample_dir, tmp_path_factory) -> list:
 
 
 @pytest.mark.parametrize("digit", sorted(harness.STROKES))
-def test_a_drawn_digit_reads_as_drawn_and_as_the_python_runtime_reads_it(
-    page, digit, predictor, tmp_path, artifacts
-):
+def test_a_drawn_digit_reads_as_drawn_and_as_the_python_runtime_reads_it(page, digit, predictor, tmp_path, artifacts):
     answer = harness.draw(page, digit)
     assert answer["label"] == digit
     assert page.text_content("#label") == str(digit)
