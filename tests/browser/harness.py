@@ -126,6 +126,31 @@ def draw(page, digit: int) -> dict:
     return wait_answer(page, before + len(STROKES[digit]))
 
 
+def draw_with_finger(page, digit: int) -> dict:
+    """As ``draw``, with touch events (Chrome DevTools Protocol): a finger on a touch screen."""
+    page.click("#clear")
+    before = predictions(page)
+    box = page.locator("#pad").bounding_box()
+    scale = box["width"] / PAD
+    cdp = page.context.new_cdp_session(page)
+    for stroke in STROKES[digit]:
+        points = [{"x": box["x"] + x * scale, "y": box["y"] + y * scale} for x, y in _dense(stroke)]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
+        for point in points[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+    return wait_answer(page, before + len(STROKES[digit]))
+
+
+def _dense(stroke, steps: int = 6) -> list:
+    """The stroke's points with ``steps`` points on each segment, as a moving finger reports them."""
+    out = [stroke[0]]
+    for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+        out += [(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps) for k in range(1, steps + 1)]
+    return out
+
+
 def upload(page, path: Path, selector: str = "#photo") -> dict:
     """Choose ``path`` in the page's file input; wait for the answer and return it."""
     before = predictions(page)

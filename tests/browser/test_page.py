@@ -122,6 +122,23 @@ def test_a_drawn_digit_reads_as_drawn_and_as_the_python_runtime_reads_it(page, d
     page.screenshot(path=str(artifacts / f"drawn-{digit}.png"))
 
 
+def test_a_digit_drawn_with_a_finger_on_a_phone_sized_screen(browser, bundle_url, predictor, tmp_path, artifacts):
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page, requests = harness.open_page(phone, bundle_url)
+    try:
+        assert page.locator("#pad").bounding_box()["x"] + page.locator("#pad").bounding_box()["width"] <= 390
+        answer = harness.draw_with_finger(page, 7)
+        assert answer["label"] == 7
+        drawn = tmp_path / "finger.png"
+        drawn.write_bytes(harness.pad_png(page))
+        assert predictor.predict(drawn).label == 7
+        assert page.evaluate("window.scrollY") == 0  # the finger drew; it did not scroll the page
+        page.screenshot(path=str(artifacts / "phone-finger.png"), full_page=True)
+        assert harness.external(requests) == []
+    finally:
+        phone.close()
+
+
 def test_uploaded_photos_read_as_the_python_runtime_reads_them(page, photos, predictor, artifacts):
     for path in photos:
         answer = harness.upload(page, path)
