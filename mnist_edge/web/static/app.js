@@ -63,7 +63,8 @@ async function infer(pixels) {
 
 // One prediction at a time (a WASM session runs one call at once); the latest request wins.
 function predictFrom(imageData, placement = null) {
-  running = running.then(() => predict(imageData, placement)).catch((error) => fail(error.message));
+  // A failed prediction is reported and the page stays usable; only a model that never loaded is fatal.
+  running = running.then(() => predict(imageData, placement)).catch((error) => showNothing(`error: ${error.message}`));
   return running;
 }
 
