@@ -194,7 +194,7 @@ def predict_found(predictor: Predictor, found: Sequence[Digits]) -> list[Predict
     counts = [len(f.readings) for f in found]
     if sum(counts) == 0:
         return [to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), f) for f in found]
-    probs = predictor.probabilities(np.concatenate([_stack(f) for f in found if f.readings]))
+    probs = predictor.probabilities(np.concatenate([_stack(f).reshape(-1, INPUT_SIZE) for f in found if f.readings]))
     ends = np.cumsum(counts)
     return [to_number_prediction(probs[e - c : e], f) for f, c, e in zip(found, counts, ends, strict=True)]
 

@@ -23,7 +23,16 @@ from .locate import Strokes, find_strokes, ink_map, paper_kernel
 from .normalize import digit_tensor, looks_like_mnist, whole_picture_digit
 from .row import digits_in_row
 
-__all__ = ["MAX_FILE_BYTES", "MAX_PIXELS", "Digits", "ImageSource", "Reading", "preprocess", "read_digit", "read_digits"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_PIXELS",
+    "Digits",
+    "ImageSource",
+    "Reading",
+    "preprocess",
+    "read_digit",
+    "read_digits",
+]
 
 CROP_FROM_WORKING_PX = 32  # a digit at least this large (long side, working pixels) is cropped from the working image
 MIN_SOURCE_PX = 16  # …else from the finer decode, or decoded again when it is smaller than this there

@@ -12,7 +12,8 @@ A group wider than ``SPLIT_ASPECT`` times its height cannot be one digit: it is 
 columns hold no ink at all (digits that were grouped because they are close), then, while a piece is
 still too wide (``TOUCH_ASPECT``), at the column of least ink near its middle (digits that touch). A cut is kept only
 when every piece is digit-sized (tall enough and with enough ink); otherwise the group stays whole,
-so the broken strokes of one digit are never read as two.
+so the broken strokes of one digit are never read as two. A group with no other digit in its row
+needs to be wider still (``SOLO_ASPECT``) to be cut: a wide 0 must stay one digit.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ ROW_INK = 0.03  # …with at least this much ink (× digit height²: a thin "1" 
 MAX_SLOPE = 0.15  # the row's line slopes at most this much (≈ 8.5°)
 SPLIT_ASPECT = 1.05  # a group wider than this × its height is looked at as several digits
 TOUCH_ASPECT = 1.2  # …and ink without a blank column between is cut when wider than this (a wide 0 is not)
+SOLO_ASPECT = 1.5  # a group alone (no other digit in its row) is looked at as several only when this wide
 PART_HEIGHT = 0.55  # each piece of a cut is at least this fraction of the group's height tall,
 PART_WIDTH = 0.12  # …this fraction of its height wide,
 PART_INK = 0.08  # …and holds this fraction of its ink
@@ -42,7 +44,10 @@ def digits_in_row(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]
         return []
     row = _grow(groups, size)
     height = float(np.median([g.box[3] - g.box[1] for g in row]))
-    digits = [piece for g in row for piece in split(g, height)]
+    if len(row) == 1:  # one digit, or a number written so close its digits are one group: more evidence needed
+        digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT)
+    else:
+        digits = [piece for g in row for piece in split(g, height)]
     return digits if len(digits) <= MAX_DIGITS else [groups[0]]
 
 
@@ -90,11 +95,12 @@ def _line(row: list[Strokes]) -> tuple[float, float]:
     return slope, float(np.mean(cy - slope * cx))
 
 
-def split(g: Strokes, digit_h: float) -> list[Strokes]:
-    """``g`` as one or more digits, left to right (``digit_h``: the row's typical digit height)."""
+def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
+    """``g`` as one or more digits, left to right (``digit_h``: the row's typical digit height; ``strict``
+    multiplies the aspect ratios that call for a cut)."""
     x0, y0, x1, y1 = g.box
     gw, gh = x1 - x0, y1 - y0
-    if gw <= SPLIT_ASPECT * max(gh, digit_h):
+    if gw <= SPLIT_ASPECT * strict * max(gh, digit_h):
         return [g]
     mask = np.zeros((gh, gw), np.uint8)
     cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
@@ -102,7 +108,7 @@ def split(g: Strokes, digit_h: float) -> list[Strokes]:
     height = max(gh, digit_h)
     total = float(mask.sum())
     spans = _merge_small(mask, _blank_separated(columns), gh, total)
-    cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, height)]
+    cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, height * strict)]
     for ranges in (cuts, spans):  # touching digits cut, else only the blank-separated ones
         if len(ranges) < 2:
             continue
