@@ -108,7 +108,8 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
     height = max(gh, digit_h)
     total = float(mask.sum())
     spans = _merge_small(mask, _blank_separated(columns), gh, total)
-    cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, height * strict)]
+    touch = height * (strict if len(spans) == 1 else 1.0)  # digits apart already: a number, not one wide digit
+    cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, touch)]
     for ranges in (cuts, spans):  # touching digits cut, else only the blank-separated ones
         if len(ranges) < 2:
             continue
