@@ -30,6 +30,7 @@ ROW_INK = 0.03  # …with at least this much ink (× digit height²: a thin "1" 
 MAX_SLOPE = 0.15  # the row's line slopes at most this much (≈ 8.5°)
 SPLIT_ASPECT = 1.05  # a group wider than this × its height is looked at as several digits
 TOUCH_ASPECT = 1.2  # …and ink without a blank column between is cut when wider than this (a wide 0 is not)
+CLEAR_GAP = 0.08  # …or when its pieces stand this many heights apart (a broken stroke's gap is smaller)
 SOLO_ASPECT = 1.5  # a group alone (no other digit in its row) is looked at as several only when this wide
 PART_HEIGHT = 0.55  # each piece of a cut is at least this fraction of the group's height tall,
 PART_WIDTH = 0.12  # …this fraction of its height wide,
@@ -100,7 +101,7 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
     multiplies the aspect ratios that call for a cut)."""
     x0, y0, x1, y1 = g.box
     gw, gh = x1 - x0, y1 - y0
-    if gw <= SPLIT_ASPECT * strict * max(gh, digit_h):
+    if gw <= SPLIT_ASPECT * max(gh, digit_h):
         return [g]
     mask = np.zeros((gh, gw), np.uint8)
     cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
@@ -108,6 +109,9 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
     height = max(gh, digit_h)
     total = float(mask.sum())
     spans = _merge_small(mask, _blank_separated(columns), gh, total)
+    apart = all(b[0] - a[1] >= CLEAR_GAP * gh for a, b in zip(spans, spans[1:], strict=False))
+    if gw <= SPLIT_ASPECT * strict * height and not (len(spans) > 1 and apart):
+        return [g]  # a lone group is cut below SOLO_ASPECT only where its digits stand clearly apart
     touch = height * (strict if len(spans) == 1 else 1.0)  # digits apart already: a number, not one wide digit
     cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, touch)]
     for ranges in (cuts, spans):  # touching digits cut, else only the blank-separated ones
