@@ -355,7 +355,10 @@ def parity(data, model_dir, test_images, alias_limit, no_speed, runtimes, as_jso
 )
 @_verbose_option
 def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, workers, verbose):
-    """Predict the digit in each IMAGE (files, directories searched recursively, or globs).
+    """Read the digit, or the number (digits in a row), in each IMAGE (files, directories searched recursively, or globs).
+
+    A picture without a digit prints its reason ("no digit found") and is no failure; exit code 1 only
+    for pictures that could not be read.
 
     Without --model: artifacts/model.int8.onnx, else artifacts/model.onnx, else the pretrained
     model shipped with mnist-edge.
