@@ -3,7 +3,8 @@
 #               predict the examples
 #   make test   create .venv, install .[train,dev,portable,serve], run the test suite (all tiers; portable: the
 #               int8 model checked in OpenCV DNN too)
-# Also: make lint (ruff check, ruff format --check, lint-imports), make test-runtime (runtime tier, no TF).
+# Also: make lint (ruff check, ruff format --check, lint-imports), make test-runtime (runtime tier, no TF),
+# make test-browser (the web page in headless Chromium), make web-vendor (re-fetch onnxruntime-web, verified).
 #
 # Data: $(MNIST_EDGE_DATA) if set; else ../shared/data/mnist if it exists beside this clone;
 # else the Keras cache or a Keras download (needs internet).
@@ -23,7 +24,8 @@ ARTIFACTS ?= artifacts
 RUNTIME_VENV ?= .venv-runtime
 RAY_VENV ?= .venv-ray
 
-.PHONY: demo test lint test-runtime test-ray shipped-model clean fonts fonts-if-possible picture-benchmark
+.PHONY: demo test lint test-runtime test-ray test-browser web-vendor shipped-model clean fonts fonts-if-possible \
+	picture-benchmark
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +45,7 @@ demo: $(VENV)/.train-installed
 	$(BIN)/mnist-edge predict --model $(ARTIFACTS)/model.int8.onnx examples/digits
 
 test: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest -m "not ray"  # the Ray tests run in their own venv: make test-ray
+	$(BIN)/python -m pytest -m "not ray and not browser"  # Ray: make test-ray; Chromium: make test-browser
 
 # ruff lint + format check, and the import contracts that keep the runtime sealed (pyproject.toml).
 lint: $(VENV)/.dev-installed
@@ -72,6 +74,25 @@ test-ray:
 	test -x $(RAY_VENV)/bin/python || $(PYTHON) -m venv $(RAY_VENV)
 	$(RAY_VENV)/bin/pip install --quiet -e '.[ray,dev]'
 	$(RAY_VENV)/bin/python -m pytest -p no:cacheprovider -m ray
+
+# The web page in headless Chromium (tests/browser/, marker browser): Debian's chromium from apt (as root,
+# when missing) driven by Playwright from PyPI; Playwright never downloads a browser here. Screenshots
+# land in build/browser-artifacts/.
+CHROMIUM ?= /usr/bin/chromium
+test-browser: $(VENV)/.dev-installed
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+			|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium); \
+		else echo "no Chromium at $(CHROMIUM): install Debian's chromium package (as root), or set CHROMIUM=" >&2; exit 1; fi; \
+	fi
+	$(BIN)/pip install --quiet -e '.[browser]'
+	MNIST_EDGE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -p no:cacheprovider -m browser tests/browser
+
+# onnxruntime-web for the page: the pinned npm tarball (integrity checked), the three files the page
+# loads (each SHA-256 checked) into mnist_edge/web/static/vendor/. Needs npm. The files are committed.
+web-vendor: | $(BIN)/python
+	$(BIN)/python -m mnist_edge.web.vendor
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) $(RAY_VENV) $(ARTIFACTS)/model* $(ARTIFACTS)/*.json .pytest_cache

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .contract import DEFAULT_DIR, KERAS_FILE, METRICS_FILE, PORTABLE_FILE
+from .contract import DEFAULT_DIR, INT8_FILE, KERAS_FILE, METRICS_FILE, PORTABLE_FILE
 from .errors import MnistEdgeError
 from .limits import MAX_THREADS_PER_CORE, max_threads
 
@@ -244,10 +244,23 @@ def train(data, recipe, out_dir, epochs, seed, hidden, dropout, batch_size, lear
 @_test_images_option
 @_hidden_alias("--parity-limit", "--test-images", type=click.IntRange(1), default=None)
 @_runtime_option
+@click.option(
+    "--web",
+    "web_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the browser page with the new int8 model to DIR (as 'mnist-edge web'); needs --quantize.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def export(data, model_path, out_dir, quantize, portable, calibration_images, no_gate, alias_no_parity, test_images,
-           alias_parity_limit, runtimes, as_json):  # fmt: skip
+           alias_parity_limit, runtimes, web_dir, as_json):  # fmt: skip
     """Export a Keras model to ONNX (int8 with --quantize, portable int8 with --portable), then check parity."""
+    if web_dir is not None:  # checked before TensorFlow loads and the export's minutes, not after
+        if not quantize:
+            raise click.UsageError("--web needs --quantize: the page runs the int8 model")
+        from .web.bundle import check_target
+
+        check_target(web_dir)
     from .export import ExportConfig, format_report
     from .export import export as run_export
 
@@ -261,6 +274,10 @@ def export(data, model_path, out_dir, quantize, portable, calibration_images, no
         portable=portable,
     )
     result = run_export(model_path, out_dir or model_path.parent, config, data)
+    if web_dir is not None:
+        from .web import write_bundle
+
+        result["web"] = write_bundle(web_dir, Path(out_dir or model_path.parent) / INT8_FILE)
     if as_json:
         click.echo(_dumps(result))
         return
@@ -270,6 +287,8 @@ def export(data, model_path, out_dir, quantize, portable, calibration_images, no
     for path in result["removed"]:
         flag = "--portable" if path.endswith(PORTABLE_FILE) else "--quantize"
         click.echo(f"removed {path} (exported from another Keras model; use {flag} to refresh it)")
+    if web_dir is not None:
+        _echo_bundle(web_dir, result["web"])
 
 
 @cli.command()
@@ -336,7 +355,10 @@ def parity(data, model_dir, test_images, alias_limit, no_speed, runtimes, as_jso
 )
 @_verbose_option
 def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, workers, verbose):
-    """Predict the digit in each IMAGE (files, directories searched recursively, or globs).
+    """Read the digit, or the number (digits in a row), in each IMAGE (files, directories searched recursively, or globs).
+
+    A picture without a digit prints its reason ("no digit found") and is no failure; exit code 1 only
+    for pictures that could not be read.
 
     Without --model: artifacts/model.int8.onnx, else artifacts/model.onnx, else the pretrained
     model shipped with mnist-edge.
@@ -363,9 +385,7 @@ def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, wo
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
-@click.option(
-    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port (0: any free one)."
-)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Server processes.")
 @click.option(
     "--model",
@@ -466,6 +486,33 @@ def serve(host, port, workers, model_path, static_dir, **limits):
     settings = Settings(**chosen)
     click.echo(f"mnist-edge: serving on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})", err=True)
     run(settings, host=host, port=port, workers=workers)
+
+
+@cli.command()
+@click.argument("out_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="ONNX model file [default: as predict].",
+)
+def web(out_dir, model_path):
+    """Write the browser page and a model to DIR: a static bundle any static web host can serve.
+
+    The page runs the model in the browser (onnxruntime-web, WebAssembly), with every file served
+    from DIR. Without --model: the model predict would use.
+    """
+    from .web import write_bundle
+
+    _echo_bundle(out_dir, write_bundle(out_dir, model_path))
+
+
+def _echo_bundle(out_dir: Path, manifest: dict) -> None:
+    size = manifest["total_bytes"] / 1e6
+    click.echo(
+        f"wrote the web page to {out_dir}/ ({len(manifest['bytes'])} files, {size:.1f} MB): serve it from any static host"
+    )
 
 
 def _command_line() -> str:

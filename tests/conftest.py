@@ -31,8 +31,9 @@ MNIST_EDGE = [sys.executable, "-m", "mnist_edge"]
 #   slow    - trains a model (directly, or through the `trained`/`exported` fixtures)
 #   ray     - needs the ray extra; starts a single-node Ray (`make test-ray` runs these)
 #   serve   - needs the serve extra (and httpx2, from dev); starts the HTTP server
+#   browser - drives headless Chromium with Playwright (`make test-browser` runs these; tests/browser/)
 # A test's own marker wins; else a test using a training fixture is slow; else its module's tier.
-TIERS = ("runtime", "export", "slow", "ray", "serve")
+TIERS = ("runtime", "export", "slow", "ray", "serve", "browser")
 TRAINING_FIXTURES = {"trained", "exported", "service"}
 MODULE_TIER = {
     "test_augment": "export",

@@ -38,6 +38,7 @@ def package_copy(tmp_path) -> Path:
         ("training/fit.py", "from ..export import parity"),  # the layers contract: training is below export
         ("runtime/records.py", "from ..serve import Settings"),  # the server sits above the runtime
         ("serve/app.py", "from ..training import data"),
+        ("web/bundle.py", "from ..export import parity"),  # the page sits on the runtime only
     ],
 )
 def test_the_import_contracts_bite(package_copy, module, forbidden):

@@ -7,6 +7,7 @@ Needs the serve extra (and httpx2, in dev); conftest does not collect this modul
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
@@ -60,6 +62,15 @@ def test_predict_raw_body_is_the_predict_json_record(predictor):
     assert response.status_code == 200
     assert response.json() == {**expected, "path": "-"}
     assert response.json()["label"] == 7
+
+
+def test_a_picture_without_a_digit_is_an_answer_like_predict_json(predictor):
+    blank = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(blank, "PNG")
+    expected = json.loads(format_line("-", predictor.predict(blank.getvalue()), as_json=True))
+    response = client(predictor).post("/predict", content=blank.getvalue())
+    assert response.status_code == 200 and response.json() == expected
+    assert response.json()["digits"] == "" and response.json()["reason"]
 
 
 def test_predict_multipart_upload_is_named_by_its_file_name(predictor):
