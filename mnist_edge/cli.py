@@ -484,8 +484,9 @@ def serve(host, port, workers, model_path, static_dir, **limits):
     if static_dir is not None:
         chosen["static_dir"] = str(static_dir)
     settings = Settings(**chosen)
-    click.echo(f"mnist-edge: serving on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})", err=True)
-    run(settings, host=host, port=port, workers=workers)
+    plural = "s" if workers > 1 else ""
+    ready = lambda: click.echo(f"mnist-edge: serving on http://{host}:{port} ({workers} worker{plural})", err=True)  # noqa: E731
+    run(settings, host=host, port=port, workers=workers, on_ready=ready)
 
 
 @cli.command()

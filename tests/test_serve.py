@@ -366,3 +366,21 @@ def test_serve_without_the_extra_says_how_to_install_it():
     assert out.stderr.strip().splitlines() == [
         "mnist-edge: error: the server needs the serve extra (starlette, uvicorn missing): pip install 'mnist-edge[serve]'"
     ]
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run(
+            [*MNIST_EDGE, "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f"mnist-edge: error: cannot listen on 127.0.0.1:{port} (Address already in use)"
+    ]

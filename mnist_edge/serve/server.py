@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import tempfile
 from dataclasses import replace
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from ..errors import MnistEdgeError
 from ..runtime import Predictor, default_model_path
 from .protocol import ServeConfig
 from .settings import ENV_KEY, Settings
@@ -43,11 +45,36 @@ def _loop() -> str:
     return "uvloop"
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "warning"):
-    """Serve until SIGTERM/SIGINT. The model is loaded (and checked) here first, so a bad model fails at once."""
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a port in use is one line and exit code 1."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise MnistEdgeError(f"cannot listen on {host}:{port} ({e.strerror or e})") from None
+    sock.set_inheritable(True)  # --workers: each worker process accepts on it
+    return sock
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    log_level: str = "warning",
+    on_ready=None,
+):
+    """Serve until SIGTERM/SIGINT. The model is loaded (and checked) and the port bound first, so a bad
+    model or a port in use fails at once. ``on_ready()`` is called then, before serving."""
     model = str(settings.model or default_model_path())
     settings = replace(settings, model=model)  # every worker loads the very file checked here
     predictor = Predictor(model, threads=settings.threads)
+    sock = listen(host, port)
+    if on_ready is not None:
+        on_ready()
     common = dict(
         host=host,
         port=port,
@@ -70,7 +97,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
         # uvicorn re-raises SIGTERM after its graceful shutdown, through the handler it found: make that
         # an exit with status 0, since stopping on request is not a failure
         signal.signal(signal.SIGTERM, _stopped)
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[sock])
         return
     del predictor  # each worker loads its own
     metrics_dir = tempfile.mkdtemp(prefix="mnist-edge-metrics-")
@@ -80,6 +107,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
         # a worker that has not answered the supervisor's ping in time is killed and restarted; starting one
         # (imports, the model) takes seconds on a busy machine, so uvicorn's default 5 s restarted them in a loop
         config = ServeConfig(FACTORY, factory=True, workers=workers, timeout_worker_healthcheck=60, **common)
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        Multiprocess(config, sockets=[sock]).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
