@@ -34,11 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import non_digit_sets
 
 from mnist_edge.contract import FP32_FILE, INT8_FILE
-from mnist_edge.errors import ImageError
 from mnist_edge.export.calibrate import auroc, ece
 from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime.predictor import Predictor
-from mnist_edge.runtime.trust import Trust, negative_entropy
+from mnist_edge.runtime.trust import NOT_A_DIGIT, Trust, negative_entropy
 from mnist_edge.training.data import load_mnist, to_model_input
 
 DEFAULT_SETS = ROOT / "build" / "non-digits"
@@ -47,11 +46,15 @@ TARGETS = {"non_digit_reject": 0.90, "digit_false_reject": 0.01, "auroc": 0.97, 
 
 
 def score_of(predictor: Predictor, prediction) -> float:
-    """The runtime's digit-likeness of one answer: −inf when it said "not a digit" for its structure."""
-    if prediction.probabilities is None:
+    """The runtime's digit-likeness of one answer (its least certain digit's, for a number).
+
+    −inf when nothing was read: no digit found, or "not a digit" for its strokes and loops.
+    """
+    rows = [r.probabilities for r in prediction.readings] or [prediction.probabilities]
+    if rows[0] is None:
         return -np.inf
-    s = float(negative_entropy(np.asarray(prediction.probabilities)[None])[0])
-    return -np.inf if prediction.label is None and s >= (predictor.trust.threshold or -np.inf) else s
+    s = float(negative_entropy(np.asarray(rows)).min())
+    return -np.inf if not prediction.digits and s >= (predictor.trust.threshold or -np.inf) else s
 
 
 def run_api(predictor: Predictor, sets: Path, index: dict) -> dict:
@@ -60,13 +63,9 @@ def run_api(predictor: Predictor, sets: Path, index: dict) -> dict:
         rejected = no_digit = 0
         scores = []
         for f in entry["files"]:
-            try:
-                p = predictor.predict(sets / f["file"])
-            except ImageError:
-                no_digit += 1
-                scores.append(-np.inf)
-                continue
-            rejected += p.label is None
+            p = predictor.predict(sets / f["file"])
+            rejected += p.reason == NOT_A_DIGIT
+            no_digit += p.digits == "" and p.reason != NOT_A_DIGIT
             scores.append(score_of(predictor, p))
         out[kind] = {
             "role": entry["role"],
@@ -88,8 +87,10 @@ def run_cli(model: Path, sets: Path, index: dict) -> dict:
         out[kind] = {
             "role": entry["role"],
             "n": len(entry["files"]),
-            "not_a_digit": sum(r.get("reason") == "not a digit" for r in records),
-            "no_digit_found": sum("error" in r for r in records),
+            "not_a_digit": sum(r.get("reason") == NOT_A_DIGIT for r in records),
+            "no_digit_found": sum(
+                "error" in r or (r.get("digits") == "" and r.get("reason") != NOT_A_DIGIT) for r in records
+            ),
             "exit_code": run.returncode,
         }
     return out
@@ -104,10 +105,10 @@ def digit_picture_rejects(predictor: Predictor, folder: Path, limit: int) -> dic
         counts = per.setdefault(condition, [0, 0])
         if counts[1] >= limit:
             continue
-        try:
-            counts[0] += predictor.predict(folder / name).label is None
-        except ImageError:
+        answer = predictor.predict(folder / name)
+        if answer.digits == "" and answer.reason != NOT_A_DIGIT:
             continue  # "no digit found" is the front end's figure (picture_benchmark.py), not this one's
+        counts[0] += answer.reason == NOT_A_DIGIT
         counts[1] += 1
     return {c: {"n": n, "not_a_digit": r / max(n, 1)} for c, (r, n) in per.items()}
 
