@@ -155,7 +155,9 @@ def browser_page(pictures: Path):
                 try:
                     page.wait_for_function("window.ready === true", timeout=30_000)
                 except Exception:
-                    raise RuntimeError(f"the harness page did not load: {'; '.join(errors) or 'no error reported'}")
+                    raise RuntimeError(
+                        f"the harness page did not load: {'; '.join(errors) or 'no error reported'}"
+                    ) from None
                 yield page
             finally:
                 context.close()
