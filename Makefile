@@ -43,7 +43,7 @@ demo: $(VENV)/.train-installed
 	$(BIN)/mnist-edge predict --model $(ARTIFACTS)/model.int8.onnx examples/digits
 
 test: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest -m "not ray"  # the Ray tests run in their own venv: make test-ray
+	$(BIN)/python -m pytest -m "not ray and not browser"  # Ray: make test-ray; Chromium: make test-browser
 
 # ruff lint + format check, and the import contracts that keep the runtime sealed (pyproject.toml).
 lint: $(VENV)/.dev-installed
