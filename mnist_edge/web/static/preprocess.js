@@ -198,7 +198,10 @@ function areaTable(ssize, dsize) {
   return { di, si, alpha };
 }
 
-/** cv2.resize INTER_LINEAR (pixel centres aligned, edges clamped); gray images are rounded. */
+/**
+ * cv2.resize INTER_LINEAR (pixel centres aligned, edges clamped). Gray images in OpenCV's fixed point:
+ * 11-bit weights, rows then columns, the columns rounded as its vector code does.
+ */
 export function resizeLinear(src, dw, dh) {
   const { w, h, data } = src;
   const u8 = data instanceof Uint8Array;
@@ -206,19 +209,37 @@ export function resizeLinear(src, dw, dh) {
   const xs = linearTable(w, dw);
   const ys = linearTable(h, dh);
   const out = u8 ? new Uint8Array(dw * dh) : new Float32Array(dw * dh);
+  const rows = u8 ? new Int32Array(2 * dw) : null;
   for (let y = 0; y < dh; y++) {
     const r0 = ys.i0[y] * w;
     const r1 = ys.i1[y] * w;
+    if (u8) {
+      for (let x = 0; x < dw; x++) {
+        const [a0, a1] = [fixed(1 - xs.f[x]), fixed(xs.f[x])];
+        rows[x] = data[r0 + xs.i0[x]] * a0 + data[r0 + xs.i1[x]] * a1;
+        rows[dw + x] = data[r1 + xs.i0[x]] * a0 + data[r1 + xs.i1[x]] * a1;
+      }
+      const [b0, b1] = [fixed(1 - ys.f[y]), fixed(ys.f[y])];
+      for (let x = 0; x < dw; x++) {
+        const v = (((rows[x] >> 4) * b0) >> 16) + (((rows[dw + x] >> 4) * b1) >> 16) + 2;
+        out[y * dw + x] = Math.min(255, Math.max(0, v >> 2));
+      }
+      continue;
+    }
     const b = ys.f[y];
     for (let x = 0; x < dw; x++) {
       const a = xs.f[x];
       const top = data[r0 + xs.i0[x]] * (1 - a) + data[r0 + xs.i1[x]] * a;
       const bottom = data[r1 + xs.i0[x]] * (1 - a) + data[r1 + xs.i1[x]] * a;
-      const v = top * (1 - b) + bottom * b;
-      out[y * dw + x] = u8 ? Math.round(v) : v;
+      out[y * dw + x] = top * (1 - b) + bottom * b;
     }
   }
   return image(dw, dh, out);
+}
+
+/** A weight in OpenCV's 11-bit fixed point. */
+function fixed(weight) {
+  return roundHalfEven(f32(weight) * 2048);
 }
 
 function linearTable(ssize, dsize) {
@@ -229,7 +250,7 @@ function linearTable(ssize, dsize) {
   for (let d = 0; d < dsize; d++) {
     let fx = f32((d + 0.5) * scale - 0.5);
     let sx = Math.floor(fx);
-    fx -= sx;
+    fx = f32(fx - sx);
     if (sx < 0) {
       sx = 0;
       fx = 0;
