@@ -1,8 +1,9 @@
 """Prove the page's preprocessing (mnist_edge/web/static/preprocess.js) equals the runtime's (issue 15).
 
-    python benchmarks/web_parity.py [--out build/web-parity] [--mnist 10000] [--photos 200]
+    python benchmarks/web_parity.py [--out build/web-parity] [--mnist 10000] [--drawn 200] [--photos 200]
 
-Writes the first ``--mnist`` MNIST test digits as 28×28 PNGs and ``--photos`` pictures of the picture
+Writes the first ``--mnist`` MNIST test digits as 28×28 PNGs, ``--drawn`` others (the last of the test set)
+as the page's drawing canvas holds a digit (dark on white, 280×280), and ``--photos`` pictures of the picture
 benchmark's ``photo`` condition (``benchmarks/picture_sets.py``: phone-photo-like JPEGs, 640×480 … 4032×3024),
 then reads every picture twice:
 
@@ -13,8 +14,8 @@ then reads every picture twice:
 Both tensors go through the shipped int8 model in Python's onnxruntime (the same model the page runs in
 onnxruntime-web), so label differences come from preprocessing only. Reported, each beside its target: the
 largest |tensor difference| on the MNIST PNGs (≤ 1/255), label agreement on MNIST PNGs (100 %) and on the
-photos (≥ 99 %), the time preprocess.js takes per picture in the browser (the decode excluded) beside
-Python's ``read_digit`` per picture in the same run. Figures go to ``benchmarks/web_parity.json``.
+photos (≥ 99 %), the time preprocess.js takes per picture in the browser (the decode excluded; a drawn
+digit's budget is 5 ms with inference) beside Python's ``read_digit`` per picture in the same run. Figures go to ``benchmarks/web_parity.json``.
 
 Chromium is the system one (Debian's ``chromium`` package, ``/usr/bin/chromium`` or $CHROMIUM), driven by
 Playwright (the ``browser`` extra; no ``playwright install``).
@@ -225,6 +226,26 @@ def write_mnist_pngs(folder: Path, n: int, data=None) -> dict[str, int]:
     return labels
 
 
+def write_drawn_pngs(folder: Path, n: int, data=None, side: int = 280) -> dict[str, int]:
+    """``n`` MNIST test digits (from the end of the set) as the page's drawing canvas holds them: dark strokes
+    on white, ``side`` px square (the 28×28 digit scaled up bilinearly); {relative name: label}."""
+    from PIL import Image
+
+    from mnist_edge.training.data import load_mnist
+
+    m = load_mnist(data)
+    (folder / "drawn").mkdir(parents=True, exist_ok=True)
+    labels = {}
+    for k in range(n):
+        i = len(m.x_test) - 1 - k
+        name = f"drawn/{i:05d}.png"
+        if not (folder / name).exists():
+            big = Image.fromarray(255 - m.x_test[i]).resize((side, side), Image.Resampling.BILINEAR)
+            big.save(folder / name)
+        labels[name] = int(m.y_test[i])
+    return labels
+
+
 def photo_pictures(folder: Path, n: int, data=None) -> dict[str, int]:
     """``n`` pictures of the picture benchmark's photo condition under ``folder``; {relative name: label}."""
     import picture_sets
@@ -261,14 +282,16 @@ def compare(py: list[dict], js: list[dict], py_labels, js_labels, truth: list[in
     }
 
 
-def run(out: Path, n_mnist: int, n_photos: int, data=None, verbose: bool = True) -> dict:
-    """Both readings of both sets, compared: {"mnist_png": figures, "photo": figures}."""
+def run(out: Path, n_mnist: int, n_photos: int, n_drawn: int = 0, data=None, verbose: bool = True) -> dict:
+    """Both readings of each set, compared: {"mnist_png": figures, "drawn": figures, "photo": figures}."""
     from mnist_edge.runtime import Predictor
 
     predictor = Predictor()
     sets = {}
     if n_mnist:
         sets["mnist_png"] = write_mnist_pngs(out, n_mnist, data)
+    if n_drawn:
+        sets["drawn"] = write_drawn_pngs(out, n_drawn, data)
     if n_photos:
         sets["photo"] = photo_pictures(out, n_photos, data)
     results = {}
@@ -299,6 +322,14 @@ def report(results: dict) -> list[str]:
             f"MNIST PNGs ({m['n']}): max |tensor difference| {m['max_tensor_diff']:.2e}  (target ≤ {1 / 255:.2e})",
             f"MNIST PNGs: label agreement {m['label_agreement']:.2%}  (target 100%)",
         ]
+    d = results.get("drawn")
+    if d:
+        lines += [
+            f"drawn digits ({d['n']}, 280×280): label agreement {d['label_agreement']:.2%},"
+            f" max |tensor difference| {d['max_tensor_diff']:.2e}",
+            f"drawn digits: preprocess.js {d['js_ms_mean']:.2f} ms per digit (p95 {d['js_ms_p95']:.2f})"
+            "  (budget ≤ 5 ms per drawn digit with inference)",
+        ]
     p = results.get("photo")
     if p:
         lines += [
@@ -319,10 +350,11 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the pictures (reused when present)")
     p.add_argument("--mnist", type=int, default=10000, help="MNIST test digits as PNGs (first N)")
     p.add_argument("--photos", type=int, default=200, help="pictures of the photo condition")
+    p.add_argument("--drawn", type=int, default=200, help="MNIST digits as drawn on the page's 280×280 canvas")
     p.add_argument("--data", default=None, help="MNIST data (default: $MNIST_EDGE_DATA, as mnist-edge train)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = p.parse_args(argv)
-    results = run(args.out, args.mnist, args.photos, args.data)
+    results = run(args.out, args.mnist, args.photos, args.drawn, args.data)
     for line in report(results):
         print(line)
     doc = {

@@ -62,30 +62,55 @@ function image(w, h, data) {
 
 // ---------------------------------------------------------------- decode.py (after decoding)
 
+/** Whether every pixel is opaque (then gray is Pillow's "L", as Python reads a picture without alpha). */
+export function isOpaque({ data }) {
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
+  return true;
+}
+
 /**
- * RGBA → 8-bit gray like decode._gray_of: opaque pixels with Pillow's "L" (ITU-R 601-2 luma, 16-bit fixed
- * point, rounded); with transparency, OpenCV's RGB2GRAY composited on white paper (decode._over_white).
+ * RGBA → 8-bit gray like decode._gray_of, reduced by a whole factor `s` (the mean of each s×s block, as
+ * OpenCV's INTER_AREA rounds it), only for the pixels [x0, x1) × [y0, y1) of the reduced picture: a big
+ * photo never exists as a full-size gray array. Opaque pictures: Pillow's "L" (ITU-R 601-2 luma in 16-bit
+ * fixed point, rounded); with transparency: OpenCV's RGB2GRAY composited on white (decode._over_white).
  */
-export function grayOf({ data, width, height }) {
-  const n = width * height;
-  const out = new Uint8Array(n);
-  let opaque = true;
-  for (let i = 3; i < 4 * n; i += 4) {
-    if (data[i] !== 255) {
-      opaque = false;
-      break;
+export function grayRegion(imageData, opaque, s, x0, y0, x1, y1) {
+  const { data, width } = imageData;
+  const rw = x1 - x0;
+  const out = new Uint8Array(rw * (y1 - y0));
+  const acc = new Uint32Array(rw);
+  for (let y = y0; y < y1; y++) {
+    acc.fill(0);
+    for (let j = 0; j < s; j++) {
+      let p = ((y * s + j) * width + x0 * s) * 4;
+      for (let x = 0; x < rw; x++) {
+        let sum = 0;
+        for (let i = 0; i < s; i++, p += 4) {
+          if (opaque) {
+            sum += (data[p] * 19595 + data[p + 1] * 38470 + data[p + 2] * 7471 + 0x8000) >> 16;
+          } else {
+            const g = (data[p] * 9798 + data[p + 1] * 19235 + data[p + 2] * 3735 + 16384) >> 15;
+            const a = data[p + 3];
+            sum += Math.floor((g * a + 255 * (255 - a) + 127) / 255);
+          }
+        }
+        acc[x] += sum;
+      }
     }
+    const row = (y - y0) * rw;
+    for (let x = 0; x < rw; x++) out[row + x] = s === 1 ? acc[x] : blockMean(acc[x], s, s);
   }
-  for (let i = 0, j = 0; i < n; i++, j += 4) {
-    if (opaque) {
-      out[i] = (data[j] * 19595 + data[j + 1] * 38470 + data[j + 2] * 7471 + 0x8000) >> 16;
-    } else {
-      const g = (data[j] * 9798 + data[j + 1] * 19235 + data[j + 2] * 3735 + 16384) >> 15;
-      const a = data[j + 3];
-      out[i] = Math.floor((g * a + 255 * (255 - a) + 127) / 255);
-    }
-  }
-  return image(width, height, out);
+  return image(rw, y1 - y0, out);
+}
+
+/** The whole picture as 8-bit gray (decode._gray_of). */
+export function grayOf(imageData) {
+  return grayRegion(imageData, isOpaque(imageData), 1, 0, 0, imageData.width, imageData.height);
+}
+
+/** OpenCV's INTER_AREA value of a kx×ky block of 8-bit pixels from their sum. */
+function blockMean(sum, kx, ky) {
+  return kx === 2 && ky === 2 ? (sum + 2) >> 2 : Math.min(255, roundHalfEven(f32(sum * f32(1 / (kx * ky)))));
 }
 
 /** The largest power of two (at most MAX_DRAFT) that keeps the short side at least WORK_MIN_SHORT. */
@@ -98,32 +123,67 @@ function halvings(w, h, limit = Infinity) {
 /** decode._reduce: halve (by area) while the short side stays at least WORK_MIN_SHORT. */
 export function reduce(gray) {
   const k = halvings(gray.w, gray.h);
-  return k === 1 ? gray : resizeArea(gray, Math.floor(gray.w / k), Math.floor(gray.h / k));
+  return k === 1 ? gray : reduceBy(gray, k);
+}
+
+function reduceBy(gray, k) {
+  return resizeArea(gray, Math.floor(gray.w / k), Math.floor(gray.h / k));
+}
+
+/** A view of an image in memory: its size, and any region of it on demand. */
+function viewOf(img) {
+  return { w: img.w, h: img.h, region: (x0, y0, x1, y1) => crop(img, x0, y0, x1, y1) };
 }
 
 /**
- * decode.Picture from a full-size gray picture: the working image, its scale, and the fine image a digit
- * is cropped from: the picture at the JPEG draft scale Python would decode it at, or, with draft false,
- * the whole picture (as Python decodes a PNG).
+ * decode.Picture: the working image `gray` at `scale` picture pixels per pixel; `fine`, the image a digit
+ * is cropped from; `view(s)`, the picture reduced by s, for a finer look at a small digit.
+ *
+ * From a gray image (`full`): `fine` is the picture at the JPEG draft scale Python would decode it at, or,
+ * with draft false, the whole picture (as Python decodes a PNG).
  */
 export function makePicture(full, { draft: asJpeg = true } = {}) {
   const draft = asJpeg ? halvings(full.w, full.h, MAX_DRAFT) : 1;
-  const fine = draft === 1 ? full : resizeArea(full, Math.floor(full.w / draft), Math.floor(full.h / draft));
-  const gray = reduce(fine);
-  return { full, fine, gray, size: [full.w, full.h], scale: full.w / gray.w, fineScale: full.w / fine.w };
+  const fine = draft === 1 ? full : reduceBy(full, draft);
+  const view = (s) => viewOf(s === 1 ? full : reduceBy(full, s));
+  return picture(fine, [full.w, full.h], view);
 }
 
-/** decode.Picture.finer: a view at least `factor` times finer than the working image, and its scale. */
+/**
+ * decode.Picture from RGBA, as Python reads a JPEG: `fine` at the draft scale (1/2, 1/4 or 1/8), the finer
+ * views computed from the RGBA pixels, region by region, when a small digit needs them.
+ */
+export function pictureOf(imageData) {
+  const { width: w, height: h } = imageData;
+  const opaque = isOpaque(imageData);
+  const whole = (s) => w % s === 0 && h % s === 0;
+  let full = null;
+  const fullGray = () => (full ??= grayRegion(imageData, opaque, 1, 0, 0, w, h));
+  const view = (s) => {
+    if (!whole(s)) return viewOf(reduceBy(fullGray(), s));
+    const region = (x0, y0, x1, y1) => grayRegion(imageData, opaque, s, x0, y0, x1, y1);
+    return { w: w / s, h: h / s, region };
+  };
+  const draft = halvings(w, h, MAX_DRAFT);
+  const fine = whole(draft) ? grayRegion(imageData, opaque, draft, 0, 0, w / draft, h / draft) : null;
+  return picture(fine ?? reduceBy(fullGray(), draft), [w, h], view);
+}
+
+function picture(fine, size, view) {
+  const gray = reduce(fine);
+  return { fine, gray, size, scale: size[0] / gray.w, fineScale: size[0] / fine.w, view };
+}
+
+/** decode.Picture.finer: [a view at least `factor` times finer than the working image, its scale]. */
 function finer(picture, factor) {
   if (picture.scale / picture.fineScale >= factor || picture.fineScale <= 1) {
-    return [picture.fine, picture.fineScale];
+    return [viewOf(picture.fine), picture.fineScale];
   }
   const target = Math.max(1, picture.scale / factor);
   let s = 1;
   while (s * 2 <= target && s < MAX_DRAFT) s *= 2;
-  const { full } = picture;
-  const view = s === 1 ? full : resizeArea(full, Math.floor(full.w / s), Math.floor(full.h / s));
-  return [view, full.w / view.w];
+  const view = picture.view(s);
+  return [view, picture.size[0] / view.w];
 }
 
 // ---------------------------------------------------------------- OpenCV equivalents
@@ -145,9 +205,7 @@ export function resizeArea(src, dw, dh) {
           const row = (y * ky + j) * w + x * kx;
           for (let i = 0; i < kx; i++) sum += data[row + i];
         }
-        if (!u8) out[y * dw + x] = sum * inv;
-        else if (kx === 2 && ky === 2) out[y * dw + x] = (sum + 2) >> 2;
-        else out[y * dw + x] = Math.min(255, roundHalfEven(f32(sum * inv)));
+        out[y * dw + x] = u8 ? blockMean(sum, kx, ky) : sum * inv;
       }
     }
     return image(dw, dh, out);
@@ -215,11 +273,11 @@ export function resizeLinear(src, dw, dh) {
     const r1 = ys.i1[y] * w;
     if (u8) {
       for (let x = 0; x < dw; x++) {
-        const [a0, a1] = [fixed(1 - xs.f[x]), fixed(xs.f[x])];
-        rows[x] = data[r0 + xs.i0[x]] * a0 + data[r0 + xs.i1[x]] * a1;
-        rows[dw + x] = data[r1 + xs.i0[x]] * a0 + data[r1 + xs.i1[x]] * a1;
+        const [i0, i1, a0, a1] = [xs.i0[x], xs.i1[x], xs.fixed0[x], xs.fixed1[x]];
+        rows[x] = data[r0 + i0] * a0 + data[r0 + i1] * a1;
+        rows[dw + x] = data[r1 + i0] * a0 + data[r1 + i1] * a1;
       }
-      const [b0, b1] = [fixed(1 - ys.f[y]), fixed(ys.f[y])];
+      const [b0, b1] = [ys.fixed0[y], ys.fixed1[y]];
       for (let x = 0; x < dw; x++) {
         const v = (((rows[x] >> 4) * b0) >> 16) + (((rows[dw + x] >> 4) * b1) >> 16) + 2;
         out[y * dw + x] = Math.min(255, Math.max(0, v >> 2));
@@ -247,6 +305,8 @@ function linearTable(ssize, dsize) {
   const i0 = new Int32Array(dsize);
   const i1 = new Int32Array(dsize);
   const f = new Float32Array(dsize);
+  const fixed0 = new Int32Array(dsize);
+  const fixed1 = new Int32Array(dsize);
   for (let d = 0; d < dsize; d++) {
     let fx = f32((d + 0.5) * scale - 0.5);
     let sx = Math.floor(fx);
@@ -262,8 +322,10 @@ function linearTable(ssize, dsize) {
     i0[d] = sx;
     i1[d] = Math.min(sx + 1, ssize - 1);
     f[d] = fx;
+    fixed0[d] = fixed(1 - fx);
+    fixed1[d] = fixed(fx);
   }
-  return { i0, i1, f };
+  return { i0, i1, f, fixed0, fixed1 };
 }
 
 /**
@@ -351,7 +413,9 @@ export function blur3(src) {
   const rows = new Uint16Array(w * h); // sums of three pixels along each row
   for (let y = 0; y < h; y++) {
     const o = y * w;
-    for (let x = 0; x < w; x++) rows[o + x] = data[o + mirror(x - 1, w)] + data[o + x] + data[o + mirror(x + 1, w)];
+    rows[o] = data[o + mirror(-1, w)] + data[o] + data[o + mirror(1, w)];
+    for (let x = 1; x < w - 1; x++) rows[o + x] = data[o + x - 1] + data[o + x] + data[o + x + 1];
+    if (w > 1) rows[o + w - 1] = data[o + mirror(w - 2, w)] + data[o + w - 1] + data[o + mirror(w, w)];
   }
   const out = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
@@ -474,21 +538,20 @@ export function externalContours(ink, level) {
   const pad = new Uint8Array(W * H);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) pad[(y + 1) * W + x + 1] = data[y * w + x] > level ? 1 : 0;
   const outside = new Uint8Array(W * H); // the background reached from the frame, 4-connected
-  const stack = [0];
+  const stack = new Int32Array(W * H);
+  let top = 0;
+  stack[top++] = 0;
   outside[0] = 1;
-  const visit = (j) => {
-    if (!outside[j] && !pad[j]) {
-      outside[j] = 1;
-      stack.push(j);
-    }
-  };
-  while (stack.length) {
-    const i = stack.pop();
+  while (top > 0) {
+    const i = stack[--top];
     const x = i % W;
-    if (x > 0) visit(i - 1);
-    if (x < W - 1) visit(i + 1);
-    if (i >= W) visit(i - W);
-    if (i < W * (H - 1)) visit(i + W);
+    for (let d = 0; d < 4; d++) {
+      const j = d === 0 ? (x > 0 ? i - 1 : -1) : d === 1 ? (x < W - 1 ? i + 1 : -1) : d === 2 ? i - W : i + W;
+      if (j >= 0 && j < W * H && !outside[j] && !pad[j]) {
+        outside[j] = 1;
+        stack[top++] = j;
+      }
+    }
   }
   const seen = new Uint8Array(W * H);
   const deltas = [1, -W + 1, -W, -W - 1, -1, W - 1, W, W + 1];
@@ -496,14 +559,14 @@ export function externalContours(ink, level) {
   for (let start = W; start < W * (H - 1); start++) {
     if (!pad[start] || seen[start]) continue;
     seen[start] = 1; // mark the whole component (8-connected) so its other pixels start nothing
-    stack.push(start);
-    while (stack.length) {
-      const i = stack.pop();
+    stack[top++] = start;
+    while (top > 0) {
+      const i = stack[--top];
       for (let d = 0; d < 8; d++) {
         const j = i + deltas[d];
         if (pad[j] && !seen[j]) {
           seen[j] = 1;
-          stack.push(j);
+          stack[top++] = j;
         }
       }
     }
@@ -895,7 +958,7 @@ export function wholePictureDigit(gray) {
 
 class NoDigit extends Error {}
 
-/** preprocess._read on a picture from makePicture: {tensor: Float32Array(784), box}; throws NoDigit. */
+/** preprocess._read on a picture (pictureOf, makePicture): {tensor: Float32Array(784), box}; throws NoDigit. */
 export function readPicture(picture) {
   const { gray } = picture;
   const [width, height] = picture.size;
@@ -915,24 +978,28 @@ export function readPicture(picture) {
   const box = digit.box.map((v, i) => Math.min(i % 2 ? height : width, Math.max(0, roundHalfEven(v * picture.scale))));
   const [x0, y0, x1, y1] = digit.box;
   const long = Math.max(x1 - x0, y1 - y0);
-  let source = gray;
+  let source = viewOf(gray);
   let factor = 1;
-  if (!(long >= CROP_FROM_WORKING_PX || picture.scale <= 1)) {
+  const fromWorking = long >= CROP_FROM_WORKING_PX || picture.scale <= 1;
+  if (!fromWorking) {
     const fineFactor = picture.scale / picture.fineScale;
     const need = long * fineFactor >= MIN_SOURCE_PX ? fineFactor : (2 * MIN_SOURCE_PX) / long;
     let fineScale;
     [source, fineScale] = finer(picture, need);
     factor = picture.scale / fineScale;
   }
-  const soft = digitInk(source, factor, digit, dark, source === gray ? ink : null);
+  const soft = digitInk(source, factor, digit, dark, fromWorking ? ink : null);
   const tensor = soft === null ? null : digitTensor(soft);
   if (tensor === null) throw new NoDigit(NOT_FOUND);
   return { tensor, box };
 }
 
-/** preprocess._digit_ink: the digit's ink (float, peak → 1, 0 outside its strokes), tightly cropped. */
-function digitInk(gray, factor, digit, dark, workingInk) {
-  const { w, h } = gray;
+/**
+ * preprocess._digit_ink: the digit's ink (float, peak → 1, 0 outside its strokes), tightly cropped, from
+ * `view` (the working image, or a finer view with `factor` pixels per working pixel).
+ */
+function digitInk(view, factor, digit, dark, workingInk) {
+  const { w, h } = view;
   const [x0, y0, x1, y1] = digit.box.map((v) => v * factor);
   const long = Math.max(x1 - x0, y1 - y0);
   const m = long * CROP_MARGIN;
@@ -942,10 +1009,10 @@ function digitInk(gray, factor, digit, dark, workingInk) {
   const cy1 = Math.min(h, Math.ceil(y1 + m));
   if (cx1 <= cx0 || cy1 <= cy0) return null;
   let ink;
-  if (workingInk !== null && long <= 2 * paperKernel(gray)) {
+  if (workingInk !== null && long <= 2 * paperKernel(view)) {
     ink = crop(workingInk, cx0, cy0, cx1, cy1);
   } else {
-    [ink] = inkMap(crop(gray, cx0, cy0, cx1, cy1), Math.max(15, Math.trunc(long)) | 1, dark);
+    [ink] = inkMap(view.region(cx0, cy0, cx1, cy1), Math.max(15, Math.trunc(long)) | 1, dark);
     if (long >= SMOOTH_MIN_DIGIT) ink = blur3(ink);
   }
   const rw = cx1 - cx0;
@@ -986,7 +1053,7 @@ export function preprocessImageData(imageData) {
     return { pixels: null, box: null, reason: `image is ${imageData.width}x${imageData.height}: empty` };
   }
   try {
-    const { tensor, box } = readPicture(makePicture(grayOf(imageData)));
+    const { tensor, box } = readPicture(pictureOf(imageData));
     return { pixels: tensor, box, reason: null };
   } catch (e) {
     if (e instanceof NoDigit) return { pixels: null, box: null, reason: e.message };
