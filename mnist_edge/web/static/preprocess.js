@@ -132,7 +132,7 @@ function reduceBy(gray, k) {
 
 /** A view of an image in memory: its size, and any region of it on demand. */
 function viewOf(img) {
-  return { w: img.w, h: img.h, region: (x0, y0, x1, y1) => crop(img, x0, y0, x1, y1) };
+  return { w: img.w, h: img.h, img, region: (x0, y0, x1, y1) => crop(img, x0, y0, x1, y1) };
 }
 
 /**
@@ -980,15 +980,15 @@ export function readPicture(picture) {
   const long = Math.max(x1 - x0, y1 - y0);
   let source = viewOf(gray);
   let factor = 1;
-  const fromWorking = long >= CROP_FROM_WORKING_PX || picture.scale <= 1;
-  if (!fromWorking) {
+  if (!(long >= CROP_FROM_WORKING_PX || picture.scale <= 1)) {
     const fineFactor = picture.scale / picture.fineScale;
     const need = long * fineFactor >= MIN_SOURCE_PX ? fineFactor : (2 * MIN_SOURCE_PX) / long;
     let fineScale;
     [source, fineScale] = finer(picture, need);
     factor = picture.scale / fineScale;
   }
-  const soft = digitInk(source, factor, digit, dark, fromWorking ? ink : null);
+  // the working ink is reused when the source is the working image itself (Python: `source is gray`)
+  const soft = digitInk(source, factor, digit, dark, source.img === gray ? ink : null);
   const tensor = soft === null ? null : digitTensor(soft);
   if (tensor === null) throw new NoDigit(NOT_FOUND);
   return { tensor, box };
