@@ -267,19 +267,21 @@ export function resizeLinear(src, dw, dh) {
   const xs = linearTable(w, dw);
   const ys = linearTable(h, dh);
   const out = u8 ? new Uint8Array(dw * dh) : new Float32Array(dw * dh);
-  const rows = u8 ? new Int32Array(2 * dw) : null;
+  let rows = null; // gray: each source row resized along x once, in fixed point
+  if (u8) {
+    rows = new Int32Array(h * dw);
+    for (let y = 0; y < h; y++) {
+      const r = y * w;
+      for (let x = 0; x < dw; x++) rows[y * dw + x] = data[r + xs.i0[x]] * xs.fixed0[x] + data[r + xs.i1[x]] * xs.fixed1[x];
+    }
+  }
   for (let y = 0; y < dh; y++) {
     const r0 = ys.i0[y] * w;
     const r1 = ys.i1[y] * w;
     if (u8) {
+      const [s0, s1, b0, b1] = [ys.i0[y] * dw, ys.i1[y] * dw, ys.fixed0[y], ys.fixed1[y]];
       for (let x = 0; x < dw; x++) {
-        const [i0, i1, a0, a1] = [xs.i0[x], xs.i1[x], xs.fixed0[x], xs.fixed1[x]];
-        rows[x] = data[r0 + i0] * a0 + data[r0 + i1] * a1;
-        rows[dw + x] = data[r1 + i0] * a0 + data[r1 + i1] * a1;
-      }
-      const [b0, b1] = [ys.fixed0[y], ys.fixed1[y]];
-      for (let x = 0; x < dw; x++) {
-        const v = (((rows[x] >> 4) * b0) >> 16) + (((rows[dw + x] >> 4) * b1) >> 16) + 2;
+        const v = (((rows[s0 + x] >> 4) * b0) >> 16) + (((rows[s1 + x] >> 4) * b1) >> 16) + 2;
         out[y * dw + x] = Math.min(255, Math.max(0, v >> 2));
       }
       continue;
@@ -353,21 +355,26 @@ function filterLine(src, dst, start, stride, n, k, useMax, line, fwd, back) {
   }
   const r = k >> 1;
   const len = n + k - 1; // the line with r (left) and k - 1 - r (right) edge copies
-  for (let i = 0; i < len; i++) line[i] = src[start + Math.min(n - 1, Math.max(0, i - r)) * stride];
-  for (let i = 0; i < len; i++) {
+  const sign = useMax ? 1 : -1; // min(a, b) = -max(-a, -b): one code path
+  const first = sign * src[start];
+  const last = sign * src[start + (n - 1) * stride];
+  for (let i = 0; i < r; i++) line[i] = first;
+  for (let i = 0; i < n; i++) line[r + i] = sign * src[start + i * stride];
+  for (let i = r + n; i < len; i++) line[i] = last;
+  for (let i = 0, b = 0; i < len; i++, b++) {
+    if (b === k) b = 0;
     const v = line[i];
-    if (i % k === 0) fwd[i] = v;
-    else fwd[i] = useMax ? (v > fwd[i - 1] ? v : fwd[i - 1]) : v < fwd[i - 1] ? v : fwd[i - 1];
+    fwd[i] = b === 0 || v > fwd[i - 1] ? v : fwd[i - 1];
   }
-  for (let i = len - 1; i >= 0; i--) {
+  back[len - 1] = line[len - 1];
+  for (let i = len - 2; i >= 0; i--) {
     const v = line[i];
-    if (i === len - 1 || (i + 1) % k === 0) back[i] = v;
-    else back[i] = useMax ? (v > back[i + 1] ? v : back[i + 1]) : v < back[i + 1] ? v : back[i + 1];
+    back[i] = (i + 1) % k === 0 || v > back[i + 1] ? v : back[i + 1];
   }
   for (let i = 0; i < n; i++) {
     const a = back[i];
     const b = fwd[i + k - 1];
-    dst[start + i * stride] = useMax ? (a > b ? a : b) : a < b ? a : b;
+    dst[start + i * stride] = sign * (a > b ? a : b);
   }
 }
 
@@ -406,6 +413,8 @@ function ellipseFilter(src, size, useMax) {
   return image(w, h, out);
 }
 
+const NINTHS = Uint8Array.from({ length: 9 * 255 + 1 }, (_, sum) => Math.round(sum / 9)); // never a tie
+
 /** cv2.blur(gray, (3, 3)): the rounded 3×3 mean, edges mirrored without repeating the edge pixel. */
 export function blur3(src) {
   const { w, h, data } = src;
@@ -422,7 +431,7 @@ export function blur3(src) {
     const up = mirror(y - 1, h) * w;
     const down = mirror(y + 1, h) * w;
     const o = y * w;
-    for (let x = 0; x < w; x++) out[o + x] = Math.round((rows[up + x] + rows[o + x] + rows[down + x]) / 9);
+    for (let x = 0; x < w; x++) out[o + x] = NINTHS[rows[up + x] + rows[o + x] + rows[down + x]];
   }
   return image(w, h, out);
 }
@@ -474,12 +483,24 @@ export function inkMap(gray, kernel, dark = null) {
   const paperLevel = Math.max(percentiles(closed, [0.95])[0] >> 1, 1);
   if (f > 1) closed = resizeLinear(closed, w, h);
   const ink = new Uint8Array(w * h);
+  const ratio = ratioTable();
   for (let i = 0; i < ink.length; i++) {
     const g = gray.data[i];
     const c = Math.max(closed.data[i], g);
-    ink[i] = Math.min(255, roundHalfEven(f32((255 * (c - g)) / Math.max(c, paperLevel))));
+    ink[i] = ratio[Math.max(c, paperLevel) * 256 + c - g];
   }
   return [image(w, h, ink), dark];
+}
+
+let ratios = null;
+
+/** round(255 a / d) for 0 ≤ a ≤ d ≤ 255 at [d * 256 + a], rounded as cv2.divide rounds (float32, to even). */
+function ratioTable() {
+  if (ratios === null) {
+    ratios = new Uint8Array(256 * 256);
+    for (let d = 1; d < 256; d++) for (let a = 0; a <= d; a++) ratios[d * 256 + a] = roundHalfEven(f32((255 * a) / d));
+  }
+  return ratios;
 }
 
 /** locate.paper_kernel. */
@@ -535,29 +556,15 @@ export function externalContours(ink, level) {
   const { w, h, data } = ink;
   const W = w + 2;
   const H = h + 2;
-  const pad = new Uint8Array(W * H);
+  const pad = new Uint8Array(W * H); // the mask in a frame of background, as OpenCV pads it
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) pad[(y + 1) * W + x + 1] = data[y * w + x] > level ? 1 : 0;
-  const outside = new Uint8Array(W * H); // the background reached from the frame, 4-connected
-  const stack = new Int32Array(W * H);
-  let top = 0;
-  stack[top++] = 0;
-  outside[0] = 1;
-  while (top > 0) {
-    const i = stack[--top];
-    const x = i % W;
-    for (let d = 0; d < 4; d++) {
-      const j = d === 0 ? (x > 0 ? i - 1 : -1) : d === 1 ? (x < W - 1 ? i + 1 : -1) : d === 2 ? i - W : i + W;
-      if (j >= 0 && j < W * H && !outside[j] && !pad[j]) {
-        outside[j] = 1;
-        stack[top++] = j;
-      }
-    }
-  }
   const seen = new Uint8Array(W * H);
+  const stack = new Int32Array(W * H);
   const deltas = [1, -W + 1, -W, -W - 1, -1, W - 1, W, W + 1];
-  const contours = [];
+  const borders = [];
   for (let start = W; start < W * (H - 1); start++) {
     if (!pad[start] || seen[start]) continue;
+    let top = 0;
     seen[start] = 1; // mark the whole component (8-connected) so its other pixels start nothing
     stack[top++] = start;
     while (top > 0) {
@@ -570,9 +577,35 @@ export function externalContours(ink, level) {
         }
       }
     }
-    if (outside[start - 1]) contours.push(traceBorder(pad, start, W, deltas));
+    const points = traceBorder(pad, start, W, deltas);
+    borders.push({ points, box: bounds(points), x: (start % W) - 1, y: Math.floor(start / W) - 1 });
   }
-  return contours.reverse();
+  // a component whose first pixel lies inside another's outer border sits in a hole of it: not external
+  const external = borders.filter((b) => !borders.some((o) => o !== b && encloses(o, b.x, b.y)));
+  return external.map((b) => b.points).reverse();
+}
+
+function bounds(points) {
+  const box = [Infinity, Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < points.length; i += 2) {
+    box[0] = Math.min(box[0], points[i]);
+    box[1] = Math.min(box[1], points[i + 1]);
+    box[2] = Math.max(box[2], points[i]);
+    box[3] = Math.max(box[3], points[i + 1]);
+  }
+  return box;
+}
+
+/** Whether pixel (x, y) of another component lies inside this border's polygon (even–odd; never on it). */
+function encloses({ points, box }, x, y) {
+  if (x <= box[0] || x >= box[2] || y <= box[1] || y >= box[3]) return false;
+  const n = points.length / 2;
+  let inside = false;
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const [xi, yi, xj, yj] = [points[2 * i], points[2 * i + 1], points[2 * j], points[2 * j + 1]];
+    if (yi > y !== yj > y && x < xi + ((y - yi) * (xj - xi)) / (yj - yi)) inside = !inside;
+  }
+  return inside;
 }
 
 /** OpenCV's icvFetchContour for an outer border from `i0`, keeping the points where the direction turns. */
