@@ -344,13 +344,36 @@ export function rectFilter(src, kx, ky, useMax) {
   const fwd = new Float64Array(longest);
   const back = new Float64Array(longest);
   for (let y = 0; y < h; y++) filterLine(data, tmp, y * w, 1, w, kx, useMax, line, fwd, back);
-  for (let x = 0; x < w; x++) filterLine(tmp, out, x, w, h, ky, useMax, line, fwd, back);
+  if (ky > SMALL_KERNEL) {
+    for (let x = 0; x < w; x++) filterLine(tmp, out, x, w, h, ky, useMax, line, fwd, back);
+    return image(w, h, out);
+  }
+  const r = ky >> 1; // a small kernel: whole rows at a time (what the cache likes)
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    out.set(tmp.subarray(o, o + w), o);
+    for (let j = Math.max(0, y - r); j <= Math.min(h - 1, y + ky - 1 - r); j++) {
+      const q = j * w;
+      if (useMax) for (let x = 0; x < w; x++) out[o + x] = out[o + x] > tmp[q + x] ? out[o + x] : tmp[q + x];
+      else for (let x = 0; x < w; x++) out[o + x] = out[o + x] < tmp[q + x] ? out[o + x] : tmp[q + x];
+    }
+  }
   return image(w, h, out);
 }
 
+const SMALL_KERNEL = 7; // up to this size a kernel is applied directly, beyond it in block maxima
+
 function filterLine(src, dst, start, stride, n, k, useMax, line, fwd, back) {
-  if (k <= 1) {
-    for (let i = 0; i < n; i++) dst[start + i * stride] = src[start + i * stride];
+  if (k <= SMALL_KERNEL) {
+    const r = k >> 1;
+    for (let i = 0; i < n; i++) {
+      let v = src[start + i * stride];
+      for (let j = Math.max(0, i - r); j <= Math.min(n - 1, i + k - 1 - r); j++) {
+        const u = src[start + j * stride];
+        v = useMax ? (u > v ? u : v) : u < v ? u : v;
+      }
+      dst[start + i * stride] = v;
+    }
     return;
   }
   const r = k >> 1;
