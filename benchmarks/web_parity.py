@@ -92,6 +92,16 @@ window.readAll = async (urls) => {
   }
   return out;
 };
+window.timeOne = async (url, n) => {  // the same picture n times: ms per run
+  const imageData = await imageDataOf(url);
+  const ms = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    preprocessImageData(imageData);
+    ms.push(performance.now() - t0);
+  }
+  return ms;
+};
 window.ready = true;
 </script>"""
 
@@ -194,6 +204,22 @@ def read_in_python(folder: Path, names: list[str]) -> list[dict]:
         r["ms"] = (time.perf_counter() - t0) * 1000
         out.append(r)
     return out
+
+
+def repeated_ms(page, folder: Path, name: str, n: int = 200) -> dict:
+    """Median ms of preprocess.js and of Python's read_digit (decode excluded) on one picture, n runs each."""
+    from PIL import Image
+
+    from mnist_edge.runtime import read_digit
+
+    js = page.evaluate("([url, n]) => window.timeOne(url, n)", [f"/pictures/{name}", n])
+    gray = np.asarray(Image.open(folder / name).convert("L"))
+    py = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        read_digit(gray)
+        py.append((time.perf_counter() - t0) * 1000)
+    return {"picture": name, "runs": n, "js_ms_median": float(np.median(js)), "python_ms_median": float(np.median(py))}
 
 
 def labels_of(predictor, readings: list[dict]) -> list[int | None]:
@@ -307,6 +333,8 @@ def run(out: Path, n_mnist: int, n_photos: int, n_drawn: int = 0, data=None, ver
             figures = compare(py, js, labels_of(predictor, py), labels_of(predictor, js), list(labels.values()))
             figures["disagreeing_files"] = [names[i] for i in figures.pop("label_disagreements")]
             figures["wall_s"] = {"browser": round(t1 - t0, 1), "python": round(t2 - t1, 1)}
+            if name == "drawn":
+                figures["repeated"] = repeated_ms(page, out, names[0])
             results[name] = figures
             if verbose:
                 print(f"{name}: {len(names)} pictures read in the browser and in Python", flush=True)
@@ -330,6 +358,12 @@ def report(results: dict) -> list[str]:
             f"drawn digits: preprocess.js {d['js_ms_mean']:.2f} ms per digit (p95 {d['js_ms_p95']:.2f})"
             "  (budget ≤ 5 ms per drawn digit with inference)",
         ]
+        if "repeated" in d:
+            r = d["repeated"]
+            lines.append(
+                f"one drawn digit {r['runs']} times: preprocess.js median {r['js_ms_median']:.2f} ms,"
+                f" Python read_digit median {r['python_ms_median']:.2f} ms (decode excluded)"
+            )
     p = results.get("photo")
     if p:
         lines += [
