@@ -30,7 +30,7 @@ N_PHOTOS = 20
 
 @pytest.fixture(scope="module")
 def pictures(tmp_path_factory, mnist) -> tuple[Path, dict[str, int]]:
-    """200 MNIST test digits as PNGs, 20 photo-like pictures (JPEG and PNG, 200–640 px, off-centre)."""
+    """200 MNIST test digits as PNGs, 20 photo-like pictures (PNG 200–399 px, JPEG 320–1024 px, off-centre)."""
     folder = tmp_path_factory.mktemp("web-parity")
     labels: dict[str, int] = {}
     (folder / "mnist").mkdir()
@@ -42,11 +42,12 @@ def pictures(tmp_path_factory, mnist) -> tuple[Path, dict[str, int]]:
     rng = np.random.default_rng(15)
     for k in range(N_PHOTOS):
         i = int(rng.integers(10000))
-        size = int(rng.choice([200, 320, 480, 640]))
+        jpeg = k % 2 == 1  # PNGs small enough to be read at full size: the same gray in both, so the same tensor
+        size = int(rng.choice([320, 480, 640, 1024])) if jpeg else int(rng.choice([200, 280, 320, 399]))
         offset = (int(rng.integers(-size // 6, size // 6)), int(rng.integers(-size // 6, size // 6)))
         picture = photo_of_digit(mnist.x_test[i], size=size, offset=offset, paper=int(rng.integers(180, 250)))
-        name = f"photo/{k:02d}.{'jpg' if k % 2 else 'png'}"
-        picture.save(folder / name, quality=90) if k % 2 else picture.save(folder / name)
+        name = f"photo/{k:02d}.{'jpg' if jpeg else 'png'}"
+        picture.save(folder / name, quality=90) if jpeg else picture.save(folder / name)
         labels[name] = int(mnist.y_test[i])
     for name, size, value in (("blank/white.png", (300, 200), 255), ("blank/dark.png", (40, 30), 0)):
         (folder / "blank").mkdir(exist_ok=True)
@@ -92,6 +93,14 @@ def test_photo_like_pictures_give_python_labels(readings):
     agree = sum(a == b for a, b in zip(py_labels, js_labels, strict=True)) / N_PHOTOS
     assert None not in js_labels  # a digit was found in every picture
     assert agree >= 0.99
+
+
+def test_small_png_pictures_give_python_tensors_and_boxes(readings):
+    pngs = {n: pair for n, pair in readings.items() if n.startswith("photo/") and n.endswith(".png")}
+    assert len(pngs) == N_PHOTOS // 2
+    for name, (py, js) in pngs.items():
+        assert float(np.abs(py["pixels"] - js["pixels"]).max()) <= 1 / 255, name
+        assert js["box"] == py["box"], name
 
 
 def test_no_digit_gives_pythons_reason(readings):
