@@ -30,7 +30,8 @@ N_PHOTOS = 20
 
 @pytest.fixture(scope="module")
 def pictures(tmp_path_factory, mnist) -> tuple[Path, dict[str, int]]:
-    """200 MNIST test digits as PNGs, 20 photo-like pictures (PNG 200–399 px, JPEG 320–1024 px, off-centre)."""
+    """200 MNIST test digits as PNGs, 20 photo-like pictures (PNG 200–399 px, JPEG 320–1024 px, off-centre),
+    4 low-resolution digits (14–60 px, both polarities) and two blank pictures."""
     folder = tmp_path_factory.mktemp("web-parity")
     labels: dict[str, int] = {}
     (folder / "mnist").mkdir()
@@ -49,6 +50,12 @@ def pictures(tmp_path_factory, mnist) -> tuple[Path, dict[str, int]]:
         name = f"photo/{k:02d}.{'jpg' if jpeg else 'png'}"
         picture.save(folder / name, quality=90) if jpeg else picture.save(folder / name)
         labels[name] = int(mnist.y_test[i])
+    (folder / "lowres").mkdir()
+    for k, (w, h) in enumerate([(14, 18), (24, 24), (40, 31), (60, 52)]):  # whole-picture digits (≤ 64 px)
+        i = int(rng.integers(10000))
+        digit = mnist.x_test[i] if k % 2 else 255 - mnist.x_test[i]
+        Image.fromarray(digit).resize((w, h), Image.Resampling.BILINEAR).save(folder / f"lowres/{k}.png")
+        labels[f"lowres/{k}.png"] = int(mnist.y_test[i])
     for name, size, value in (("blank/white.png", (300, 200), 255), ("blank/dark.png", (40, 30), 0)):
         (folder / "blank").mkdir(exist_ok=True)
         Image.new("L", size, value).save(folder / name)
@@ -96,8 +103,8 @@ def test_photo_like_pictures_give_python_labels(readings):
 
 
 def test_small_png_pictures_give_python_tensors_and_boxes(readings):
-    pngs = {n: pair for n, pair in readings.items() if n.startswith("photo/") and n.endswith(".png")}
-    assert len(pngs) == N_PHOTOS // 2
+    pngs = {n: pair for n, pair in readings.items() if n.startswith(("photo/", "lowres/")) and n.endswith(".png")}
+    assert len(pngs) == N_PHOTOS // 2 + 4
     for name, (py, js) in pngs.items():
         assert float(np.abs(py["pixels"] - js["pixels"]).max()) <= 1 / 255, name
         assert js["box"] == py["box"], name

@@ -1002,8 +1002,8 @@ export function wholePictureDigit(gray) {
     ink[i] = Math.min(1, Math.max(0, f32(f32(g[i] - paper) / span)));
     bytes[i] = Math.trunc(f32(ink[i] * 255));
   }
-  const level = f32(Math.min(0.6, Math.max(0.2, otsu(bytes) / 255)));
-  const half = f32(Math.min(0.6, Math.max(0.2, otsu(bytes) / 255)) / 2);
+  const threshold = Math.min(0.6, Math.max(0.2, otsu(bytes) / 255));
+  const [level, half] = [f32(threshold), f32(threshold / 2)]; // numpy compares float32 ink in float32
   const box = boxWhere(image(gray.w, gray.h, ink), (v) => v > level);
   if (!box) return null;
   for (let i = 0; i < n; i++) if (!(ink[i] > half)) ink[i] = 0;
