@@ -24,6 +24,7 @@ const MIN_INK = 30;
 const SMOOTH_MIN_SIDE = 100;
 const STROKE_GAP = 0.015;
 const BIG_DIGIT = 0.35;
+const ROW_ASPECT = 1.5;
 const BROKEN_STROKE_GAP = 0.35;
 const BROKEN_STROKE_WEIGHT = 0.08;
 const DIGIT_MAX_SIZE = 0.5;
@@ -554,7 +555,8 @@ export function findStrokes(gray, kernel = null, dark = null) {
     .map(([g]) => g);
   if (ranked.length && kernel === null) {
     const [x0, y0, x1, y1] = ranked[0].box;
-    const long = Math.max(x1 - x0, y1 - y0);
+    // digits in a row (a number): their strokes are as wide as the row is tall
+    const long = x1 - x0 > ROW_ASPECT * (y1 - y0) ? y1 - y0 : Math.max(x1 - x0, y1 - y0);
     if (long > BIG_DIGIT * short) return findStrokes(gray, Math.min(Math.max(h, w), long) | 1, dark);
   }
   return [ink, dark, ranked];
