@@ -1,9 +1,10 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   create .venv, install .[train], train on full MNIST (EPOCHS=N to shorten), export fp32 + int8,
 #               predict the examples
-#   make test   create .venv, install .[train,dev,portable], run the test suite (all tiers; portable: the
+#   make test   create .venv, install .[train,dev,portable,serve], run the test suite (all tiers; portable: the
 #               int8 model checked in OpenCV DNN too)
-# Also: make lint (ruff check, ruff format --check, lint-imports), make test-runtime (runtime tier, no TF).
+# Also: make lint (ruff check, ruff format --check, lint-imports), make test-runtime (runtime tier, no TF),
+# make test-browser (the web page in headless Chromium), make web-vendor (re-fetch onnxruntime-web, verified).
 #
 # Data: $(MNIST_EDGE_DATA) if set; else ../shared/data/mnist if it exists beside this clone;
 # else the Keras cache or a Keras download (needs internet).
@@ -23,7 +24,8 @@ ARTIFACTS ?= artifacts
 RUNTIME_VENV ?= .venv-runtime
 RAY_VENV ?= .venv-ray
 
-.PHONY: demo test lint test-runtime test-ray shipped-model clean fonts fonts-if-possible picture-benchmark
+.PHONY: demo test lint test-runtime test-ray test-browser web-vendor shipped-model clean fonts fonts-if-possible \
+	picture-benchmark
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +36,7 @@ $(VENV)/.train-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[train,dev,portable]'
+	$(BIN)/pip install --quiet -e '.[train,dev,portable,serve]'
 	touch $@ $(VENV)/.train-installed
 
 demo: $(VENV)/.train-installed
@@ -51,10 +53,11 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-# Rebuild the pretrained model that ships in the package (edge recipe, full MNIST, seed 0).
+# Rebuild the pretrained model that ships in the package (best recipe, full MNIST, seed 0; ≈ 15-30 min).
+# The best recipe mixes in printed digits: it needs the training fonts (make fonts, as root).
 SHIPPED_BUILD ?= build/shipped
-shipped-model: $(VENV)/.train-installed
-	$(BIN)/mnist-edge train --recipe edge --seed 0 --out $(SHIPPED_BUILD)
+shipped-model: $(VENV)/.train-installed fonts-if-possible
+	$(BIN)/mnist-edge train --recipe best --seed 0 --out $(SHIPPED_BUILD)
 	$(BIN)/mnist-edge export --model $(SHIPPED_BUILD)/model.keras --quantize --portable
 	cp $(SHIPPED_BUILD)/model.onnx $(SHIPPED_BUILD)/model.int8.onnx $(SHIPPED_BUILD)/model.int8.portable.onnx \
 		mnist_edge/runtime/models/
@@ -72,6 +75,25 @@ test-ray:
 	test -x $(RAY_VENV)/bin/python || $(PYTHON) -m venv $(RAY_VENV)
 	$(RAY_VENV)/bin/pip install --quiet -e '.[ray,dev]'
 	$(RAY_VENV)/bin/python -m pytest -p no:cacheprovider -m ray
+
+# The web page in headless Chromium (tests/browser/, marker browser): Debian's chromium from apt (as root,
+# when missing) driven by Playwright from PyPI; Playwright never downloads a browser here. Screenshots
+# land in build/browser-artifacts/.
+CHROMIUM ?= /usr/bin/chromium
+test-browser: $(VENV)/.dev-installed
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+			|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium); \
+		else echo "no Chromium at $(CHROMIUM): install Debian's chromium package (as root), or set CHROMIUM=" >&2; exit 1; fi; \
+	fi
+	$(BIN)/pip install --quiet -e '.[browser]'
+	MNIST_EDGE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -p no:cacheprovider -m browser tests/browser
+
+# onnxruntime-web for the page: the pinned npm tarball (integrity checked), the three files the page
+# loads (each SHA-256 checked) into mnist_edge/web/static/vendor/. Needs npm. The files are committed.
+web-vendor: | $(BIN)/python
+	$(BIN)/python -m mnist_edge.web.vendor
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) $(RAY_VENV) $(ARTIFACTS)/model* $(ARTIFACTS)/*.json .pytest_cache

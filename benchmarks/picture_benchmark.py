@@ -60,7 +60,10 @@ def run_api(folder: Path, keys: list[str], model) -> dict[str, dict]:
         t0 = time.perf_counter()
         try:
             r = predictor.predict(folder / key)
-            rec = {"label": int(r.label), "confidence": float(r.confidence)}
+            if not r.digits:  # decoded, but nothing read: scored as "no digit found"
+                rec = {"error": r.reason or "no digit found"}
+            else:  # a picture read as several digits is wrong; its digits are shown
+                rec = {"label": r.label if r.label is not None else r.digits, "confidence": float(r.confidence)}
         except ImageError as e:
             rec = {"error": getattr(e, "reason", None) or str(e)}
         except Exception as e:  # noqa: BLE001 - a crash is a result too
@@ -102,8 +105,11 @@ def run_cli(folder: Path, keys: list[str], model) -> dict[str, dict]:
                 out[k] = {"error": f"no output from the CLI ({why[0]})", "crash": True, "ms": ms}
             elif "error" in rec:
                 out[k] = {"error": str(rec["error"]), "ms": ms}
+            elif rec.get("digits") == "":
+                out[k] = {"error": str(rec.get("reason") or "no digit found"), "ms": ms}
             else:
-                out[k] = {"label": int(rec["label"]), "confidence": rec.get("confidence"), "ms": ms}
+                label = rec["label"] if rec["label"] is not None else rec["digits"]
+                out[k] = {"label": label, "confidence": rec.get("confidence"), "ms": ms}
     return out
 
 

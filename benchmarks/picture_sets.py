@@ -318,8 +318,13 @@ def perspective_coeffs(quad, W: int, H: int) -> list[float]:
     return [float(c) for c in np.linalg.solve(np.asarray(rows, float), np.asarray(rhs, float))]
 
 
-def make_photo(img28, rng: np.random.Generator):
+def make_photo(img28, rng: np.random.Generator, ink_fn=None, max_angle: float = 10.0):
     """A phone photo of one handwritten digit on paper.
+
+    ``ink_fn(height, rng, params, room) -> alpha`` draws something else than ``img28`` as the ink (a whole
+    number, ``number_sets.py``): ``height`` is the digit height chosen for the photo, ``room`` the largest
+    (width, height) the ink may have; ``max_angle``:
+    the scene's rotation is uniform in ±that many degrees. With the defaults the output is unchanged.
 
     The scene is rendered at a reduced size (the camera's optical softness: 1×–2.5× below the frame size)
     and upscaled to the frame, then sensor noise and JPEG are applied at full size. The whole scene (paper
@@ -332,7 +337,7 @@ def make_photo(img28, rng: np.random.Generator):
         W, H = H, W  # portrait
     S = min(W, H)
     frac = float(rng.uniform(0.05, 0.35))
-    angle = float(rng.uniform(-10, 10))
+    angle = float(rng.uniform(-max_angle, max_angle))
     tint = str(rng.choice(list(PAPER_TINTS)))
     ink = str(rng.choice(list(INKS)))
     softness = float(rng.uniform(0.5, 1.6)) * S / 1000  # optical blur in frame pixels
@@ -404,7 +409,10 @@ def make_photo(img28, rng: np.random.Generator):
         del tcolor, tmask
 
     # the digit, rotated with the scene, fully inside the frame and clear of the table
-    alpha = ink_alpha(img28, round(frac * RS), rng, params)
+    if ink_fn is None:
+        alpha = ink_alpha(img28, round(frac * RS), rng, params)
+    else:  # the number's row must fit the frame, whatever it is rotated by
+        alpha = ink_fn(round(frac * RS), rng, params, (0.85 * RW, 0.6 * RH))
     mask = ink_layer(alpha, rng, float(rng.uniform(0.05, 0.25))).rotate(angle, resample=Image.BICUBIC, expand=True)
     mw, mh = mask.size
     margin = 0.03 * RS

@@ -17,7 +17,7 @@ largest |tensor difference| on the MNIST PNGs (≤ 1/255), label agreement on MN
 photos (≥ 99 %), the time preprocess.js takes per picture in the browser (the decode excluded; a drawn
 digit's budget is 5 ms with inference) beside Python's ``read_digit`` per picture in the same run. Figures go to ``benchmarks/web_parity.json``.
 
-Chromium is the system one (Debian's ``chromium`` package, ``/usr/bin/chromium`` or $CHROMIUM), driven by
+Chromium is the system one (Debian's ``chromium`` package, ``/usr/bin/chromium`` or $MNIST_EDGE_CHROMIUM), driven by
 Playwright (the ``browser`` extra; no ``playwright install``).
 """
 
@@ -137,9 +137,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    path = os.environ.get("MNIST_EDGE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
-        raise SystemExit("no Chromium: apt-get install chromium (or set CHROMIUM to its executable)")
+        raise SystemExit("no Chromium: apt-get install chromium (or set MNIST_EDGE_CHROMIUM to its executable)")
     return path
 
 

@@ -10,4 +10,4 @@ from mnist_edge.runtime import Predictor, default_model_path
 predictor = Predictor(default_model_path())  # artifacts/model.int8.onnx, artifacts/model.onnx, or the shipped model
 for path in sys.argv[1:]:
     result = predictor.predict(path)
-    print(f"{path}: {result.label} ({result.confidence:.1%})")
+    print(f"{path}: {result.digits} ({result.confidence:.1%})" if result.digits else f"{path}: {result.reason}")

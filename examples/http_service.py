@@ -3,7 +3,7 @@
     python examples/http_service.py --port 8000 [--model artifacts/model.int8.onnx]
     curl --data-binary @examples/digits/mnist_test_00000_label_7.png http://127.0.0.1:8000/predict
 
-POST /predict with the image file as the body → {"label", "confidence", "probabilities"};
+POST /predict with the image file as the body → {"label", "confidence", "probabilities", "box", "digits", "reason", "readings"};
 an unreadable image or a bad request → 400 {"error"}; a body over the file limit → 413;
 all handler threads busy → 503. GET /health → {"status": "ok", "model": ...}.
 
@@ -21,7 +21,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from mnist_edge.errors import MnistEdgeError
-from mnist_edge.runtime import ImageError, Predictor
+from mnist_edge.runtime import ImageError, Predictor, prediction_record
 from mnist_edge.runtime.preprocess import MAX_FILE_BYTES
 
 BACKLOG = 128
@@ -69,10 +69,8 @@ def make_handler(predictor: Predictor, timeout: float = SOCKET_TIMEOUT_S):
                 return self._reply(400, {"error": str(e)})
             except MnistEdgeError as e:
                 return self._reply(500, {"error": str(e)})
-            self._reply(
-                200,
-                {"label": result.label, "confidence": result.confidence, "probabilities": list(result.probabilities)},
-            )
+            record = prediction_record("", result)  # the --json record: digits, reason, readings too
+            self._reply(200, {k: v for k, v in record.items() if k != "path"})
 
         def _reply(self, status: int, payload: dict):
             data = json.dumps(payload, allow_nan=False).encode()

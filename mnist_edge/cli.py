@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .contract import DEFAULT_DIR, KERAS_FILE, METRICS_FILE, PORTABLE_FILE
+from .contract import DEFAULT_DIR, INT8_FILE, KERAS_FILE, METRICS_FILE, PORTABLE_FILE
 from .errors import MnistEdgeError
 from .limits import MAX_THREADS_PER_CORE, max_threads
 
@@ -142,8 +142,8 @@ _test_images_option = click.option(
     default="edge",
     show_default=True,
     help="edge: distortions, cosine schedule, label smoothing, early stopping (≈ 4 min); "
-    "best: stronger distortions, 120 epochs of a one-cycle schedule, weight averaging (most accurate, "
-    "≈ 10-20 min); pictures: edge + printed digits from training fonts, pen width/blur/noise/broken "
+    "best: stronger distortions, 120 epochs of a one-cycle schedule, weight averaging, 3 % printed digits "
+    "(most accurate; trains the shipped models; ≈ 12-30 min); pictures: edge + printed digits from training fonts, pen width/blur/noise/broken "
     "strokes, 50 epochs; seed: the classic Keras tutorial (5 epochs, Adam).",
 )
 @click.option(
@@ -244,10 +244,23 @@ def train(data, recipe, out_dir, epochs, seed, hidden, dropout, batch_size, lear
 @_test_images_option
 @_hidden_alias("--parity-limit", "--test-images", type=click.IntRange(1), default=None)
 @_runtime_option
+@click.option(
+    "--web",
+    "web_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the browser page with the new int8 model to DIR (as 'mnist-edge web'); needs --quantize.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def export(data, model_path, out_dir, quantize, portable, calibration_images, no_gate, alias_no_parity, test_images,
-           alias_parity_limit, runtimes, as_json):  # fmt: skip
+           alias_parity_limit, runtimes, web_dir, as_json):  # fmt: skip
     """Export a Keras model to ONNX (int8 with --quantize, portable int8 with --portable), then check parity."""
+    if web_dir is not None:  # checked before TensorFlow loads and the export's minutes, not after
+        if not quantize:
+            raise click.UsageError("--web needs --quantize: the page runs the int8 model")
+        from .web.bundle import check_target
+
+        check_target(web_dir)
     from .export import ExportConfig, format_report
     from .export import export as run_export
 
@@ -261,6 +274,10 @@ def export(data, model_path, out_dir, quantize, portable, calibration_images, no
         portable=portable,
     )
     result = run_export(model_path, out_dir or model_path.parent, config, data)
+    if web_dir is not None:
+        from .web import write_bundle
+
+        result["web"] = write_bundle(web_dir, Path(out_dir or model_path.parent) / INT8_FILE)
     if as_json:
         click.echo(_dumps(result))
         return
@@ -270,6 +287,8 @@ def export(data, model_path, out_dir, quantize, portable, calibration_images, no
     for path in result["removed"]:
         flag = "--portable" if path.endswith(PORTABLE_FILE) else "--quantize"
         click.echo(f"removed {path} (exported from another Keras model; use {flag} to refresh it)")
+    if web_dir is not None:
+        _echo_bundle(web_dir, result["web"])
 
 
 @cli.command()
@@ -336,7 +355,10 @@ def parity(data, model_dir, test_images, alias_limit, no_speed, runtimes, as_jso
 )
 @_verbose_option
 def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, workers, verbose):
-    """Predict the digit in each IMAGE (files, directories searched recursively, or globs).
+    """Read the digit, or the number (digits in a row), in each IMAGE (files, directories searched recursively, or globs).
+
+    A picture without a digit prints its reason ("no digit found") and is no failure; exit code 1 only
+    for pictures that could not be read.
 
     Without --model: artifacts/model.int8.onnx, else artifacts/model.onnx, else the pretrained
     model shipped with mnist-edge.
@@ -359,6 +381,139 @@ def predict(images, model_path, top_k, as_json, threads, verify, explain_dir, wo
             if explain_dir is not None and not isinstance(outcome, Exception):
                 write_explanation(path, outcome, explain_dir, explained)
     sys.exit(1 if failures else 0)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Server processes.")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="ONNX model file [default: as predict].",
+)
+@click.option(
+    "--max-body",
+    "max_body_bytes",
+    type=click.IntRange(1),
+    default=None,
+    help="Largest request body in bytes; more: 413 [default: 10 MiB].",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(1),
+    default=None,
+    help="Most pixels (width x height) one picture may declare; more: 413 [default: the runtime's 50,000,000].",
+)
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(1),
+    default=None,
+    help="Prediction requests handled at once per worker; more: 503 with Retry-After [default: 64].",
+)
+@click.option(
+    "--max-batch-files",
+    type=click.IntRange(1),
+    default=None,
+    help="Pictures in one /predict/batch request; more: 413 [default: 64].",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Seconds a client has to send the request headers [default: 10].",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Seconds a client has to send the body after the headers; slower: 408 [default: 10].",
+)
+@click.option(
+    "--keep-alive",
+    "keep_alive_timeout",
+    type=click.IntRange(1),
+    default=None,
+    help="Seconds an idle keep-alive connection stays open [default: 5].",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="On SIGTERM, seconds requests in flight get to finish [default: 30].",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, max_threads()),
+    default=None,
+    help="onnxruntime threads per worker [default: 1].",
+)
+@click.option(
+    "--static",
+    "static_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder served at / [default: the browser page in mnist_edge/web/static when present].",
+)
+def serve(host, port, workers, model_path, static_dir, **limits):
+    """Serve predictions over HTTP: POST /predict, POST /predict/batch, GET /healthz, /metrics, /model.
+
+    Needs the serve extra: pip install 'mnist-edge[serve]'. Stops on SIGTERM or Ctrl-C after the
+    requests in flight finish. The limits are per worker.
+    """
+    import importlib
+
+    missing = []
+    for module in ("starlette", "uvicorn", "httptools", "multipart", "prometheus_client"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise MnistEdgeError(
+            f"the server needs the serve extra ({', '.join(missing)} missing): pip install 'mnist-edge[serve]'"
+        )
+    from .serve import Settings
+    from .serve import serve as run
+
+    chosen = {k: v for k, v in limits.items() if v is not None}
+    if model_path is not None:
+        chosen["model"] = str(model_path)
+    if static_dir is not None:
+        chosen["static_dir"] = str(static_dir)
+    settings = Settings(**chosen)
+    plural = "s" if workers > 1 else ""
+    ready = lambda: click.echo(f"mnist-edge: serving on http://{host}:{port} ({workers} worker{plural})", err=True)  # noqa: E731
+    run(settings, host=host, port=port, workers=workers, on_ready=ready)
+
+
+@cli.command()
+@click.argument("out_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="ONNX model file [default: as predict].",
+)
+def web(out_dir, model_path):
+    """Write the browser page and a model to DIR: a static bundle any static web host can serve.
+
+    The page runs the model in the browser (onnxruntime-web, WebAssembly), with every file served
+    from DIR. Without --model: the model predict would use.
+    """
+    from .web import write_bundle
+
+    _echo_bundle(out_dir, write_bundle(out_dir, model_path))
+
+
+def _echo_bundle(out_dir: Path, manifest: dict) -> None:
+    size = manifest["total_bytes"] / 1e6
+    click.echo(
+        f"wrote the web page to {out_dir}/ ({len(manifest['bytes'])} files, {size:.1f} MB): serve it from any static host"
+    )
 
 
 def _command_line() -> str:

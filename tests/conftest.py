@@ -30,9 +30,10 @@ MNIST_EDGE = [sys.executable, "-m", "mnist_edge"]
 #   export  - needs TensorFlow/onnx but trains nothing (tiny models built in the test)
 #   slow    - trains a model (directly, or through the `trained`/`exported` fixtures)
 #   ray     - needs the ray extra; starts a single-node Ray (`make test-ray` runs these)
+#   serve   - needs the serve extra (and httpx2, from dev); starts the HTTP server
 #   browser - drives headless Chromium with Playwright (`make test-browser` runs these; tests/browser/)
 # A test's own marker wins; else a test using a training fixture is slow; else its module's tier.
-TIERS = ("runtime", "export", "slow", "ray", "browser")
+TIERS = ("runtime", "export", "slow", "ray", "serve", "browser")
 TRAINING_FIXTURES = {"trained", "exported", "service"}
 MODULE_TIER = {
     "test_augment": "export",
@@ -42,6 +43,7 @@ MODULE_TIER = {
     "test_pipeline": "export",
     "test_portable": "export",
     "test_ray": "ray",
+    "test_serve": "serve",
 }  # every other module: runtime
 HEAVY_MODULES = [
     "test_augment.py",
@@ -51,8 +53,11 @@ HEAVY_MODULES = [
     "test_pipeline.py",
     "test_portable.py",
 ]
+collect_ignore = []
 if importlib.util.find_spec("onnx") is None:  # a runtime-only install: these cannot even be imported
-    collect_ignore = HEAVY_MODULES
+    collect_ignore += HEAVY_MODULES
+if not all(importlib.util.find_spec(m) for m in ("starlette", "uvicorn", "httpx2", "prometheus_client")):
+    collect_ignore.append("test_serve.py")  # no serve extra: nothing to test (make test installs it)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -125,7 +125,8 @@ def test_pictures_recipe_is_edge_plus_the_picture_augmentations():
     from mnist_edge.training.recipes import RECIPES, make_config
 
     edge, pictures = RECIPES["edge"], make_config("pictures")
-    assert edge.printed_digits == 0 and edge.picture_noise is None  # the shipped recipe is unchanged
+    assert edge.printed_digits == 0 and edge.picture_noise is None  # the demo recipe reads MNIST only
+    assert 0 < RECIPES["best"].printed_digits <= 0.05 and RECIPES["best"].picture_noise is None  # the shipped one
     assert 0 < pictures.printed_digits <= 0.1 and pictures.picture_noise.active
     unchanged = {"distortion", "schedule", "learning_rate", "label_smoothing", "validation", "patience", "hidden"}
     assert all(getattr(pictures, k) == getattr(edge, k) for k in unchanged)

@@ -163,6 +163,9 @@ def test_prediction_records_and_lines():
         "confidence": 0.9,
         "probabilities": list(outcome.probabilities),
         "box": None,
+        "digits": "7",
+        "reason": None,
+        "readings": [{"label": 7, "confidence": 0.9, "probabilities": list(outcome.probabilities), "box": None}],
         "top_k": [{"label": 7, "probability": 0.9}, {"label": 8, "probability": 0.06}],
     }
     assert format_line("a.png", outcome) == "a.png: 7 (0.900)"

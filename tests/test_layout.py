@@ -36,6 +36,9 @@ def package_copy(tmp_path) -> Path:
         ("runtime/inputs.py", "import tensorflow"),
         ("runtime/batch.py", "from ..training.data import to_model_input"),
         ("training/fit.py", "from ..export import parity"),  # the layers contract: training is below export
+        ("runtime/records.py", "from ..serve import Settings"),  # the server sits above the runtime
+        ("serve/app.py", "from ..training import data"),
+        ("web/bundle.py", "from ..export import parity"),  # the page sits on the runtime only
     ],
 )
 def test_the_import_contracts_bite(package_copy, module, forbidden):

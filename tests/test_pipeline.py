@@ -206,3 +206,16 @@ def test_fp32_only_export_removes_an_int8_model_of_another_network(exported, tmp
     assert not (folder / "model.int8.onnx").exists() and (folder / "model.onnx").exists()
     assert result["report_file"] == str(folder / "parity.first-500.json")  # a partial check: not parity.json
     assert not (folder / "parity.json").exists()
+
+
+def test_export_web_writes_the_page_with_the_new_int8_model(exported, tmp_path, mnist_dir):
+    folder = copy_model_dir(exported["dir"], tmp_path / "models")
+    site = tmp_path / "site"
+    result = run_cli(
+        "export", "--data", mnist_dir, "--model", folder / "model.keras", "--quantize", "--calibration-images", "200",
+        "--test-images", "500", "--web", site,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"wrote the web page to {site}/" in result.stdout
+    assert (site / "model.int8.onnx").read_bytes() == (folder / "model.int8.onnx").read_bytes()
+    assert (site / "index.html").is_file() and (site / "vendor" / "ort-wasm-simd-threaded.wasm").is_file()

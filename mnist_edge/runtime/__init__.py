@@ -10,7 +10,7 @@ read-only.
 
     from mnist_edge.runtime import Predictor
     result = Predictor().predict("digit.png")   # the pretrained int8 model shipped in the package
-    print(result.label, result.confidence)
+    print(result.digits, result.confidence)     # "7", or "2026" for a number (result.readings: per digit)
 """
 
 import os
@@ -22,12 +22,14 @@ from ..errors import ImageError, ModelError  # noqa: E402
 from .batch import predict_files, predict_inputs  # noqa: E402
 from .explain import explanation, write_explanation  # noqa: E402
 from .inputs import expand_inputs  # noqa: E402
-from .predictor import Prediction, Predictor, default_model_path, shipped_model_path  # noqa: E402
-from .preprocess import Reading, preprocess, read_digit  # noqa: E402
+from .predictor import DigitReading, Prediction, Predictor, default_model_path, shipped_model_path  # noqa: E402
+from .preprocess import Digits, Reading, preprocess, read_digit, read_digits  # noqa: E402
 from .records import format_line, prediction_record  # noqa: E402
 
 __all__ = [
     "PREPROCESSING_SPEC",
+    "DigitReading",
+    "Digits",
     "ImageError",
     "ModelError",
     "Prediction",
@@ -40,6 +42,7 @@ __all__ = [
     "predict_inputs",
     "Reading",
     "read_digit",
+    "read_digits",
     "prediction_record",
     "preprocess",
     "shipped_model_path",

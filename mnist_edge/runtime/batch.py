@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 
-import numpy as np
-
 from ..contract import DEFAULT_DIR
 from ..errors import ImageError, first_line
 from .inputs import expand_inputs
-from .predictor import Prediction, Predictor, default_model_path, to_prediction
-from .preprocess import Reading, read_digit
+from .predictor import Prediction, Predictor, default_model_path, predict_found
+from .preprocess import Digits, read_digits
 
 CHUNK = 256
 
@@ -19,22 +17,24 @@ CHUNK = 256
 def predict_files(
     predictor: Predictor, paths: Sequence[str], chunk: int = CHUNK
 ) -> Iterator[tuple[str, Prediction | Exception]]:
-    """Yield ``(path, Prediction)`` or ``(path, error)`` for every path, in order."""
+    """Yield ``(path, Prediction)`` or ``(path, error)`` for every path, in order (one model call per chunk).
+
+    A picture without a digit is a Prediction (``digits == ""``, a ``reason``); errors are pictures
+    that could not be read."""
     for start in range(0, len(paths), chunk):
         part = paths[start : start + chunk]
-        readings: dict[int, Reading] = {}
+        found: dict[int, Digits] = {}
         errors: dict[int, Exception] = {}
         for i, path in enumerate(part):
             try:
-                readings[i] = read_digit(path)
+                found[i] = read_digits(path)
             except ImageError as e:
                 errors[i] = e
             except Exception as e:  # never let one odd file stop the run
                 errors[i] = ImageError(f"unexpected {type(e).__name__}: {first_line(e)}")
-        batch = np.stack([r.tensor for r in readings.values()]) if readings else None
-        probs = iter(predictor.probabilities(batch)) if batch is not None else iter(())
+        predictions = iter(predict_found(predictor, list(found.values())))
         for i, path in enumerate(part):
-            yield path, errors[i] if i in errors else to_prediction(next(probs), readings[i])
+            yield path, errors[i] if i in errors else next(predictions)
 
 
 def predict_inputs(

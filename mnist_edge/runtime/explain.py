@@ -26,18 +26,26 @@ def explanation(source, prediction: Prediction) -> Image.Image:
     gray = Image.fromarray(picture.gray).convert("RGB")
     fit = VIEW / max(gray.size)
     view = gray.resize((max(1, round(gray.width * fit)), max(1, round(gray.height * fit))), Image.Resampling.BILINEAR)
-    if prediction.box is not None:
-        scale = fit / picture.scale  # original pixels → view pixels
-        x0, y0, x1, y1 = (v * scale for v in prediction.box)
-        ImageDraw.Draw(view).rectangle((x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)), outline=(255, 0, 0), width=2)
+    boxes = [r.box for r in prediction.readings if r.box is not None] or [prediction.box]
+    for box in boxes:
+        if box is not None:
+            scale = fit / picture.scale  # original pixels → view pixels
+            x0, y0, x1, y1 = (v * scale for v in box)
+            ImageDraw.Draw(view).rectangle((x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)), outline=(255, 0, 0), width=2)
     canvas = Image.new("RGB", (VIEW + DIGIT_VIEW + 24, max(VIEW, DIGIT_VIEW + 60)), (255, 255, 255))
     canvas.paste(view, (0, 0))
-    if prediction.pixels is not None:
-        seen = Image.fromarray((np.clip(prediction.pixels, 0, 1).reshape(SIDE, SIDE) * 255).astype(np.uint8))
-        canvas.paste(seen.resize((DIGIT_VIEW, DIGIT_VIEW), Image.Resampling.NEAREST).convert("RGB"), (VIEW + 12, 0))
+    if prediction.pixels is not None:  # one digit, or a number's digits side by side
+        tiles = np.clip(prediction.pixels, 0, 1).reshape(-1, SIDE, SIDE)
+        seen = Image.fromarray((np.concatenate(list(tiles), axis=1) * 255).astype(np.uint8))
+        side = DIGIT_VIEW // len(tiles) if len(tiles) > 1 else DIGIT_VIEW
+        view_digits = seen.resize((max(1, side * len(tiles)), max(1, side)), Image.Resampling.NEAREST)
+        canvas.paste(view_digits.convert("RGB"), (VIEW + 12, 0))
     draw = ImageDraw.Draw(canvas)
-    for i, (digit, p) in enumerate(prediction.top_k(3)):
-        draw.text((VIEW + 12, DIGIT_VIEW + 6 + 16 * i), f"{digit}: {p:.3f}", fill=(0, 0, 0))
+    lines = [f"{d}: {p:.3f}" for d, p in prediction.top_k(3)] or [
+        f"{prediction.digits} ({prediction.confidence:.3f})" if prediction.digits else (prediction.reason or "")
+    ]
+    for i, text in enumerate(lines):
+        draw.text((VIEW + 12, DIGIT_VIEW + 6 + 16 * i), text, fill=(0, 0, 0))
     return canvas
 
 

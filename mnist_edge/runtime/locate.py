@@ -26,6 +26,7 @@ MIN_INK = 30  # …and never below this (of 255), whatever the darkest ink
 SMOOTH_MIN_SIDE = 100  # pictures with a shorter short side are not smoothed
 STROKE_GAP = 0.015  # of the short side: strokes this close belong to one digit
 BIG_DIGIT = 0.35  # of the short side: a digit larger than this is looked for again with a wider kernel
+ROW_ASPECT = 1.5  # a best group this many times wider than tall is a row of digits (a number)
 BROKEN_STROKE_GAP = 0.35  # of the larger stroke's size: pieces of a similar weight this close are one digit
 BROKEN_STROKE_WEIGHT = 0.08  # …"similar": the smaller has at least this fraction of the larger's ink
 DIGIT_MAX_SIZE = 0.5  # of the short side: …and neither is larger than a digit can be (edges, shadows)
@@ -89,7 +90,8 @@ def find_strokes(
 
     The paper kernel suits digits up to about a third of the short side; when the best group is
     larger (a close-up), its strokes may be wider than the kernel, so the search runs once more with
-    a kernel as wide as that group.
+    a kernel as wide as that group (as its height, for a row of digits: a number is wide, its strokes
+    are not).
     """
     h, w = gray.shape
     short = min(h, w)
@@ -113,6 +115,8 @@ def find_strokes(
     if ranked and kernel is None:
         x0, y0, x1, y1 = ranked[0].box
         long = max(x1 - x0, y1 - y0)
+        if x1 - x0 > ROW_ASPECT * (y1 - y0):  # digits in a row: their strokes are as wide as the row is tall
+            long = y1 - y0
         if long > BIG_DIGIT * short:  # its strokes may be wider than the paper kernel: look again
             return find_strokes(gray, kernel=min(max(h, w), long) | 1, dark=dark)
     return ink, dark, ranked

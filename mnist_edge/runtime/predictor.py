@@ -17,21 +17,55 @@ from ..errors import ModelError, UsageError, first_line
 from ..limits import MAX_MODEL_BYTES, MAX_THREADS_PER_CORE, FileRefused, max_threads, read_regular_file
 from . import integrity
 from .card import card_from_metadata, validate_card
-from .preprocess import ImageSource, Reading, read_digit
+from .preprocess import Digits, ImageSource, Reading, read_digits
 
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
 
 
 @dataclass(frozen=True)
-class Prediction:
+class DigitReading:
+    """One digit of what was read: its label, confidence, the model's probabilities, its box in the picture."""
+
     label: int
     confidence: float
     probabilities: tuple[float, ...]
+    box: tuple[int, int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What one picture holds.
+
+    One digit: ``label``, ``confidence``, ``probabilities`` and ``box`` are that digit's, ``digits`` is
+    ``str(label)``. A number: ``label`` and ``probabilities`` are None, ``confidence`` is the lowest of
+    its digits', ``box`` the union of theirs, ``digits`` the string read ("2026"). Nothing (a picture
+    that decoded but holds no digit): ``label``/``confidence`` None, ``digits`` "", ``reason`` says why.
+    ``readings``: one ``DigitReading`` per digit, left to right. A Prediction made with only a label
+    and its probabilities (the shape before numbers) fills ``digits`` and ``readings`` from them.
+    """
+
+    label: int | None
+    confidence: float | None
+    probabilities: tuple[float, ...] | None
     box: tuple[int, int, int, int] | None = None  # the digit in the picture: x0, y0, x1, y1 (pixels, x1/y1 exclusive)
-    pixels: np.ndarray | None = field(default=None, repr=False, compare=False)  # the 784 values the model saw
+    pixels: np.ndarray | None = field(default=None, repr=False, compare=False)  # what the model saw: [784] or [n, 784]
+    digits: str | None = None  # None: derived from label ("" when there is none)
+    reason: str | None = None  # why nothing was read
+    readings: tuple[DigitReading, ...] | None = None  # None: derived from label
+
+    def __post_init__(self):
+        single = self.label is not None and self.probabilities is not None
+        if self.digits is None:
+            object.__setattr__(self, "digits", str(self.label) if self.label is not None else "")
+        if self.readings is None:
+            one = DigitReading(self.label, self.confidence, self.probabilities, self.box) if single else None
+            object.__setattr__(self, "readings", (one,) if one is not None else ())
 
     def top_k(self, k: int) -> list[tuple[int, float]]:
+        """The k most likely digits of a one-digit answer ([] for a number or nothing)."""
+        if self.probabilities is None or self.label is None:
+            return []
         order = np.argsort(self.probabilities)[::-1][:k]
         return [(int(i), float(self.probabilities[i])) for i in order]
 
@@ -139,24 +173,66 @@ class Predictor:
         return out
 
     def predict(self, image: ImageSource) -> Prediction:
-        """Find the digit in one picture and classify it; ImageError when there is none or it is unreadable."""
-        reading = read_digit(image)
-        return to_prediction(self.probabilities(reading.tensor)[0], reading)
+        """Read the digit, or the number (digits in a row, left to right), in one picture.
+
+        One model call for all its digits. A picture that decodes but holds no digit is a Prediction
+        with ``digits == ""`` and a ``reason``; ImageError only when the picture cannot be read.
+        """
+        found = read_digits(image)
+        if not found.readings:
+            return to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), found)
+        return to_number_prediction(self.probabilities(_stack(found)), found)
 
     def predict_batch(self, images: Sequence[ImageSource] | Iterable[ImageSource]) -> list[Prediction]:
-        """Find the digit in every picture, then run one batched inference."""
-        readings: list[Reading] = [read_digit(img) for img in images]
-        if not readings:
-            return []
-        batch = np.stack([r.tensor for r in readings])
-        return [to_prediction(p, r) for p, r in zip(self.probabilities(batch), readings, strict=True)]
+        """``predict`` for every picture, with one batched inference for all their digits."""
+        found = [read_digits(img) for img in images]
+        return predict_found(self, found)
+
+
+def predict_found(predictor: Predictor, found: Sequence[Digits]) -> list[Prediction]:
+    """Predictions for pictures already read (``read_digits``), with one model call for all their digits."""
+    counts = [len(f.readings) for f in found]
+    if sum(counts) == 0:
+        return [to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), f) for f in found]
+    probs = predictor.probabilities(np.concatenate([_stack(f).reshape(-1, INPUT_SIZE) for f in found if f.readings]))
+    ends = np.cumsum(counts)
+    return [to_number_prediction(probs[e - c : e], f) for f, c, e in zip(found, counts, ends, strict=True)]
+
+
+def _stack(found: Digits) -> np.ndarray:
+    return found.readings[0].tensor if len(found.readings) == 1 else np.stack([r.tensor for r in found.readings])
 
 
 def to_prediction(probs: np.ndarray, reading: Reading | None = None) -> Prediction:
+    """The Prediction of one digit from its probabilities (and where it was)."""
     label = int(np.argmax(probs))
     probabilities = tuple(probs.tolist())
     box, pixels = (reading.box, reading.tensor) if reading is not None else (None, None)
     return Prediction(label=label, confidence=probabilities[label], probabilities=probabilities, box=box, pixels=pixels)
+
+
+def to_number_prediction(probs: np.ndarray, found: Digits) -> Prediction:
+    """The Prediction of a picture from the probabilities of its digits (``[n, 10]``, one row per reading)."""
+    if not found.readings:
+        return Prediction(None, None, None, digits="", reason=found.reason or "no digit found", readings=())
+    probs = np.asarray(probs).reshape(len(found.readings), NUM_CLASSES)
+    if len(found.readings) == 1:
+        return to_prediction(probs[0], found.readings[0])
+    digits = tuple(
+        DigitReading(p.label, p.confidence, p.probabilities, p.box)
+        for p in (to_prediction(row, r) for row, r in zip(probs, found.readings, strict=True))
+    )
+    boxes = np.array([d.box for d in digits])
+    box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+    return Prediction(
+        label=None,
+        confidence=min(d.confidence for d in digits),
+        probabilities=None,
+        box=box,
+        pixels=np.stack([r.tensor for r in found.readings]),
+        digits="".join(str(d.label) for d in digits),
+        readings=digits,
+    )
 
 
 class _BoundBuffers:

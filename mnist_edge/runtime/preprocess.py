@@ -2,7 +2,8 @@
 
     decode (decode.py)      bytes/path/PIL/numpy → 8-bit gray at the scale needed, within limits
     find   (locate.py)      paper vs ink, strokes, lines and edges dropped, the digit's strokes grouped
-    crop                    the digit's ink, from a finer decode when it is small in the working image
+    row    (row.py)         the digits of the number in a row with the best one, wide groups cut
+    crop                    each digit's ink, from a finer decode when it is small in the working image
     normalise (normalize.py) stroke width to MNIST's, 20 px box, centre of mass in 28×28
 
 A 28×28 picture that already looks like an MNIST digit passes through unchanged.
@@ -20,8 +21,18 @@ from ..errors import ImageError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
 from .locate import Strokes, find_strokes, ink_map, paper_kernel
 from .normalize import digit_tensor, looks_like_mnist, whole_picture_digit
+from .row import digits_in_row
 
-__all__ = ["MAX_FILE_BYTES", "MAX_PIXELS", "ImageSource", "Reading", "preprocess", "read_digit"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_PIXELS",
+    "Digits",
+    "ImageSource",
+    "Reading",
+    "preprocess",
+    "read_digit",
+    "read_digits",
+]
 
 CROP_FROM_WORKING_PX = 32  # a digit at least this large (long side, working pixels) is cropped from the working image
 MIN_SOURCE_PX = 16  # …else from the finer decode, or decoded again when it is smaller than this there
@@ -38,36 +49,77 @@ class Reading:
     box: tuple[int, int, int, int]
 
 
+@dataclass(frozen=True)
+class Digits:
+    """What a picture holds: its digits left to right (``readings``), or none and ``reason`` why."""
+
+    readings: tuple[Reading, ...]
+    reason: str | None = None
+
+
 def preprocess(source: ImageSource) -> np.ndarray:
     """Return the float32 vector of 784 values in [0, 1] for one picture; ImageError names the file."""
     return read_digit(source).tensor
 
 
 def read_digit(source: ImageSource) -> Reading:
-    """Find the digit in ``source`` and normalise it like MNIST; ImageError (naming the file) if there is none."""
+    """Find the digit in ``source`` and normalise it like MNIST; ImageError (naming the file) if there is none.
+
+    The most digit-like group of strokes only, even in a picture of a number (``read_digits`` reads them all).
+    """
+    found = _decoded(source, row=False)
+    if not found.readings:
+        raise _named(ImageError(found.reason or "no digit found"), source)
+    return found.readings[0]
+
+
+def read_digits(source: ImageSource) -> Digits:
+    """Every digit of the number in ``source``, left to right, each normalised like MNIST on its own.
+
+    A picture that decodes but holds no digit is an answer (no readings, a reason), not an error;
+    ImageError (naming the file) only when the picture cannot be read at all.
+    """
+    return _decoded(source, row=True)
+
+
+def _decoded(source: ImageSource, row: bool) -> Digits:
     try:
-        return _read(decode(source))
+        picture = decode(source)
     except ImageError as e:
-        if e.path is None and isinstance(source, (str, os.PathLike)):
-            raise ImageError(e.reason, path=str(source)) from None
-        raise
+        raise _named(e, source) from None
+    return _read(picture, row)
 
 
-def _read(picture: Picture) -> Reading:
+def _named(e: ImageError, source: ImageSource) -> ImageError:
+    if e.path is None and isinstance(source, (str, os.PathLike)):
+        return ImageError(e.reason, path=str(source))
+    return e
+
+
+def _read(picture: Picture, row: bool = True) -> Digits:
     gray = picture.gray
     width, height = picture.size
     if looks_like_mnist(gray):
-        return Reading((gray.astype(np.float32) / 255.0).reshape(-1), (0, 0, width, height))
+        return Digits((Reading((gray.astype(np.float32) / 255.0).reshape(-1), (0, 0, width, height)),))
     if max(gray.shape) <= WHOLE_PICTURE_PX:
         tensor = whole_picture_digit(gray)
         if tensor is None:
-            raise ImageError("no digit found (blank image)")
-        return Reading(tensor.reshape(-1), (0, 0, width, height))
+            return Digits((), "no digit found (blank image)")
+        return Digits((Reading(tensor.reshape(-1), (0, 0, width, height)),))
     ink, dark, groups = find_strokes(gray)
     if not groups:
-        raise ImageError("no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")
-    digit = groups[0]
-    box = _scaled(digit.box, picture.scale, (width, height))
+        return Digits((), "no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")
+    digits = digits_in_row(groups, (gray.shape[1], gray.shape[0])) if row else groups[:1]
+    readings = [r for r in (_crop(picture, d, ink, dark) for d in digits) if r is not None]
+    if not readings:
+        return Digits((), "no digit found")
+    return Digits(tuple(readings))
+
+
+def _crop(picture: Picture, digit: Strokes, ink: np.ndarray, dark: bool) -> Reading | None:
+    """One digit's reading: its ink, from the finer decode when it is small in the working image, normalised."""
+    gray = picture.gray
+    box = _scaled(digit.box, picture.scale, picture.size)
     x0, y0, x1, y1 = digit.box
     long = max(x1 - x0, y1 - y0)
     if long >= CROP_FROM_WORKING_PX or picture.scale <= 1:
@@ -80,7 +132,7 @@ def _read(picture: Picture) -> Reading:
     soft = _digit_ink(source, factor, digit, dark, ink if source is gray else None)
     tensor = digit_tensor(soft) if soft is not None else None
     if tensor is None:
-        raise ImageError("no digit found")
+        return None
     return Reading(tensor.reshape(-1), box)
 
 

@@ -5,9 +5,11 @@ and ``path``), or a dataset with a ``path`` column only (file paths or URIs that
 each actor then reads the files itself, which skips Ray's per-file read tasks; much faster for
 millions of tiny files). The output has one row per picture:
 
-    path: string, label: int64 (-1 when the picture could not be read), confidence: float32,
-    probabilities: fixed_size_list<float32>[10], box: list<int64> (x0, y0, x1, y1 of the digit in the
-    picture, as ``Prediction.box``; null when there is none), error: string (null when predicted)
+    path: string, label: int64 (-1 unless the picture holds exactly one digit), confidence: float32
+    (a number's: its lowest digit confidence), probabilities: fixed_size_list<float32>[10] (NaN unless one
+    digit), box: list<int64> (x0, y0, x1, y1 of the digit or number in the picture, as ``Prediction.box``;
+    null when there is none), digits: string (the digits read, "" when none; null on error), reason:
+    string (why no digit was read), error: string (null when predicted)
 
 Labels, probabilities and boxes are bit for bit what the runtime gives in one process (the batched
 onnxruntime call is row-independent).
@@ -23,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ImageError, first_line
-from ..runtime.predictor import Predictor
-from ..runtime.preprocess import read_digit
+from ..runtime.predictor import Prediction, Predictor, predict_found
+from ..runtime.preprocess import read_digits
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     import ray.data
 
-COLUMNS = ("path", "label", "confidence", "probabilities", "box", "error")
+COLUMNS = ("path", "label", "confidence", "probabilities", "box", "digits", "reason", "error")
 BATCH_SIZE = 256
 
 
@@ -92,29 +94,36 @@ class PredictorActor:
         paths = [str(p) for p in batch.column("path").to_pylist()]
         blobs = batch.column("bytes").to_pylist() if "bytes" in batch.column_names else [None] * len(paths)
         n = len(paths)
-        tensors, ok, errors, boxes = [], [], [None] * n, [None] * n
+        found, ok, errors = [], [], [None] * n
         for i, (path, blob) in enumerate(zip(paths, blobs, strict=True)):
             try:
-                reading = read_digit(blob if blob is not None else _read(path))
-                tensors.append(reading.tensor)
-                boxes[i] = None if reading.box is None else list(reading.box)
+                found.append(read_digits(blob if blob is not None else _read(path)))
                 ok.append(i)
             except ImageError as e:
                 errors[i] = e.reason
             except Exception as e:  # one odd picture never stops the job
                 errors[i] = f"unexpected {type(e).__name__}: {first_line(e)}"
+        predictions: list[Prediction | None] = [None] * n
+        for i, prediction in zip(ok, predict_found(self.predictor, found), strict=True):
+            predictions[i] = prediction
         probs = np.full((n, 10), np.nan, np.float32)
         labels = np.full(n, -1, np.int64)
-        if tensors:
-            probs[ok] = self.predictor.probabilities(np.stack(tensors))
-            labels[ok] = probs[ok].argmax(axis=1)
-        confidence = np.where(labels >= 0, probs[np.arange(n), np.maximum(labels, 0)], np.float32(np.nan))
+        confidence = np.full(n, np.nan, np.float32)
+        for i, p in enumerate(predictions):
+            if p is not None and p.label is not None:
+                labels[i], probs[i] = p.label, p.probabilities
+            if p is not None and p.confidence is not None:
+                confidence[i] = p.confidence
         columns: dict[str, Any] = {
             "path": pa.array(paths, pa.string()),
             "label": pa.array(labels),
-            "confidence": pa.array(confidence.astype(np.float32)),
+            "confidence": pa.array(confidence),
             "probabilities": pa.FixedSizeListArray.from_arrays(pa.array(probs.reshape(-1)), 10),
-            "box": pa.array(boxes, pa.list_(pa.int64())),
+            "box": pa.array(
+                [list(p.box) if p is not None and p.box else None for p in predictions], pa.list_(pa.int64())
+            ),
+            "digits": pa.array([p.digits if p is not None else None for p in predictions], pa.string()),
+            "reason": pa.array([p.reason if p is not None else None for p in predictions], pa.string()),
             "error": pa.array(errors, pa.string()),
         }
         return pa.table(columns)

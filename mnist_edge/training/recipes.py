@@ -8,8 +8,9 @@ normalisation: printed digits from the training fonts (a few percent of the exam
 thin/thick pens, slight blur, noise and broken strokes. ``best`` is the same network again, trained for accuracy (issue 18): stronger affine jitter,
 120 epochs of a one-cycle schedule, AdamW (weight decay 1e-2), no label smoothing (so confidences
 are not squashed), and an exponential moving average (EMA) of the weights, which is what is
-validated and saved. Every idea is a field of ``TrainConfig``, so a recipe can switch it
-off (the README's ablation table). Add a recipe here: a name and a ``TrainConfig``.
+validated and saved; plus 3 % printed digits from the training fonts, so that printed "1"s read
+right (issue 12). ``best`` trains the shipped models. Every idea is a field of ``TrainConfig``, so a
+recipe can switch it off (the README's ablation table). Add a recipe here: a name and a ``TrainConfig``.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ RECIPES = {
         weight_decay=1e-2,
         label_smoothing=0.0,  # 0.05 measured no better on validation (README ablation)
         distortion=Distortion(max_shift=2.5, max_rotation=12.0, max_scale=0.12, max_shear=0.2),
+        printed_digits=0.03,  # printed digits from the training fonts (issue 12): held-out fonts 98.1 → 99.9 %
         validation=5000,
         ema_momentum=0.999,
     ),

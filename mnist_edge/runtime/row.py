@@ -1,0 +1,184 @@
+"""The digits of a written number: which groups of strokes form one row with the best digit, left to right,
+and where a group that is two or more digits wide is cut.
+
+``locate`` ranks groups of strokes, most digit-like first; the first is a digit (or several digits
+close enough to have been grouped as one). Starting from it, the row grows to the nearest group
+on either side that looks like a digit of the same line: of a similar height, its centre on the
+line through the row's centres (which may slope a little), and not too far away. A stray mark, a
+fragment of a ruled line or a digit's detached bar is far smaller than the row's digits and never
+joins it.
+
+A group wider than ``SPLIT_ASPECT`` times its height cannot be one digit: it is cut where its
+columns hold no ink at all (digits that were grouped because they are close), then, while a piece is
+still too wide (``TOUCH_ASPECT``), at the column of least ink near its middle (digits that touch). A cut is kept only
+when every piece is digit-sized (tall enough and with enough ink); otherwise the group stays whole,
+so the broken strokes of one digit are never read as two. A group with no other digit in its row
+needs to be wider still (``SOLO_ASPECT``) to be cut: a wide 0 must stay one digit.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .locate import Strokes
+
+ROW_HEIGHT = 0.6  # a neighbour's height is within this ratio (and its inverse) of the row's digits
+ROW_ALIGN = 0.35  # …its centre within this many digit heights of the row's line,
+ROW_GAP = 1.3  # …at most this many digit heights from the row's nearest digit,
+ROW_INK = 0.03  # …with at least this much ink (× digit height²: a thin "1" has about 0.07)
+MAX_SLOPE = 0.15  # the row's line slopes at most this much (≈ 8.5°)
+SPLIT_ASPECT = 1.05  # a group wider than this × its height is looked at as several digits
+TOUCH_ASPECT = 1.2  # …and ink without a blank column between is cut when wider than this (a wide 0 is not)
+CLEAR_GAP = 0.08  # …or when its pieces stand this many heights apart (a broken stroke's gap is smaller)
+SOLO_ASPECT = 1.5  # a group alone (no other digit in its row) is looked at as several only when this wide
+PART_HEIGHT = 0.55  # each piece of a cut is at least this fraction of the group's height tall,
+PART_WIDTH = 0.12  # …this fraction of its height wide,
+PART_INK = 0.08  # …and holds this fraction of its ink
+VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's width from its middle
+MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
+
+
+def digits_in_row(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]:
+    """The digits of the row through ``groups[0]``, left to right (``size``: the image's width, height)."""
+    if not groups:
+        return []
+    row = _grow(groups, size)
+    height = float(np.median([g.box[3] - g.box[1] for g in row]))
+    if len(row) == 1:  # one digit, or a number written so close its digits are one group: more evidence needed
+        digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT)
+    else:
+        digits = [piece for g in row for piece in split(g, height)]
+    return digits if len(digits) <= MAX_DIGITS else [groups[0]]
+
+
+def _grow(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]:
+    w, h = size
+    first = groups[0]
+    digit_h = first.box[3] - first.box[1]
+    candidates = [g for g in groups[1:] if _could_be_a_digit(g, digit_h, w, h)]
+    row = [first]
+    while candidates:
+        slope, intercept = _line(row)
+        left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
+        best, best_gap = None, None
+        for g in candidates:
+            x0, y0, x1, y1 = g.box
+            gap = left - x1 if x1 <= left else x0 - right if x0 >= right else None
+            if gap is None or gap > ROW_GAP * digit_h:
+                continue
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            if abs(cy - (slope * cx + intercept)) > ROW_ALIGN * digit_h:
+                continue
+            if best_gap is None or gap < best_gap:
+                best, best_gap = g, gap
+        if best is None:
+            break
+        row.append(best)
+        candidates.remove(best)
+    return sorted(row, key=lambda g: g.box[0])
+
+
+def _could_be_a_digit(g: Strokes, digit_h: int, w: int, h: int) -> bool:
+    x0, y0, x1, y1 = g.box
+    gh = y1 - y0
+    on_edge = x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1
+    return not on_edge and ROW_HEIGHT * digit_h <= gh <= digit_h / ROW_HEIGHT and g.ink >= ROW_INK * gh * gh
+
+
+def _line(row: list[Strokes]) -> tuple[float, float]:
+    """(slope, intercept) of the line through the centres of the row's groups (level with one group)."""
+    cx = np.array([(g.box[0] + g.box[2]) / 2 for g in row])
+    cy = np.array([(g.box[1] + g.box[3]) / 2 for g in row])
+    slope = 0.0
+    if len(row) > 1 and np.ptp(cx) > 0:
+        slope = float(np.clip(np.polyfit(cx, cy, 1)[0], -MAX_SLOPE, MAX_SLOPE))
+    return slope, float(np.mean(cy - slope * cx))
+
+
+def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
+    """``g`` as one or more digits, left to right (``digit_h``: the row's typical digit height; ``strict``
+    multiplies the aspect ratios that call for a cut)."""
+    x0, y0, x1, y1 = g.box
+    gw, gh = x1 - x0, y1 - y0
+    if gw <= SPLIT_ASPECT * max(gh, digit_h):
+        return [g]
+    mask = np.zeros((gh, gw), np.uint8)
+    cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+    columns = mask.sum(axis=0)
+    height = max(gh, digit_h)
+    total = float(mask.sum())
+    spans = _merge_small(mask, _blank_separated(columns), gh, total)
+    apart = all(b[0] - a[1] >= CLEAR_GAP * gh for a, b in zip(spans, spans[1:], strict=False))
+    if gw <= SPLIT_ASPECT * strict * height and not (len(spans) > 1 and apart):
+        return [g]  # a lone group is cut below SOLO_ASPECT only where its digits stand clearly apart
+    touch = height * (strict if len(spans) == 1 else 1.0)  # digits apart already: a number, not one wide digit
+    cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, touch)]
+    for ranges in (cuts, spans):  # touching digits cut, else only the blank-separated ones
+        if len(ranges) < 2:
+            continue
+        pieces = [_piece(mask, a, b, x0, y0) for a, b in ranges]
+        if all(_digit_sized(p, gh, total) for p in pieces):
+            return [p[0] for p in pieces]
+    return [g]
+
+
+def _merge_small(mask: np.ndarray, spans: list[tuple[int, int]], group_h: int, total: float) -> list[tuple[int, int]]:
+    """Spans that are not digit-sized (a speck, a detached bar) joined to their nearer neighbour."""
+    spans = list(spans)
+    while len(spans) > 1:
+        small = [i for i, (a, b) in enumerate(spans) if not _digit_sized(_piece(mask, a, b, 0, 0), group_h, total)]
+        if not small:
+            break
+        i = small[0]
+        left_gap = spans[i][0] - spans[i - 1][1] if i > 0 else None
+        right_gap = spans[i + 1][0] - spans[i][1] if i + 1 < len(spans) else None
+        j = i - 1 if right_gap is None or (left_gap is not None and left_gap <= right_gap) else i + 1
+        a, b = min(spans[i][0], spans[j][0]), max(spans[i][1], spans[j][1])
+        spans[min(i, j)] = (a, b)
+        del spans[max(i, j)]
+    return spans
+
+
+def _blank_separated(columns: np.ndarray) -> list[tuple[int, int]]:
+    """Column ranges [a, b) of ink separated by columns without any."""
+    inked = np.concatenate([[0], (columns > 0).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(inked))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _cut_touching(columns: np.ndarray, a: int, b: int, height: float) -> list[tuple[int, int]]:
+    """[a, b) cut at the column of least ink near its middle, again and again while a piece is too wide."""
+    width = b - a
+    if width <= TOUCH_ASPECT * height:
+        return [(a, b)]
+    reach = max(1, int(width * VALLEY_REACH))
+    middle = (a + b) // 2
+    lo, hi = max(a + 1, middle - reach), min(b - 1, middle + reach + 1)
+    if hi <= lo:
+        return [(a, b)]
+    window = columns[lo:hi].astype(np.float64)
+    offset = np.abs(np.arange(lo, hi) - middle) / max(reach, 1)
+    cut = lo + int(np.argmin(window / max(height, 1.0) + 0.2 * offset))
+    return _cut_touching(columns, a, cut, height) + _cut_touching(columns, cut, b, height)
+
+
+def _piece(mask: np.ndarray, a: int, b: int, x0: int, y0: int) -> tuple[Strokes, int, float]:
+    """(the strokes of columns [a, b) of the group's mask, their height, their ink)."""
+    part = np.zeros_like(mask)
+    part[:, a:b] = mask[:, a:b]
+    contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    rows = np.flatnonzero(part.any(axis=1))
+    cols = np.flatnonzero(part.any(axis=0))
+    if len(rows) == 0:
+        return Strokes((x0 + a, y0, x0 + b, y0 + 1), (), 0.0), 0, 0.0
+    ink = float(part.sum())
+    box = (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1)
+    shifted = tuple(c + np.array([[x0, y0]], np.int32) for c in contours)
+    return Strokes(box, shifted, ink), int(rows[-1] - rows[0] + 1), ink
+
+
+def _digit_sized(piece: tuple[Strokes, int, float], group_h: int, total_ink: float) -> bool:
+    strokes, height, ink = piece
+    width = strokes.box[2] - strokes.box[0]
+    return height >= PART_HEIGHT * group_h and width >= PART_WIDTH * group_h and ink >= PART_INK * total_ink

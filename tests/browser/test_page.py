@@ -1,0 +1,180 @@
+"""The web page in headless Chromium: draw digits, upload photos, same answers as the Python runtime.
+
+Every answer is checked against `Predictor` (what `mnist-edge predict` runs) on the very file the
+page read: the pad saved as PNG, or the uploaded picture. No request may leave the loopback host.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import harness  # beside this file (pytest puts tests/browser/ on sys.path)
+import pytest
+from PIL import Image
+
+from mnist_edge.photo_like import photo_of_digit
+from mnist_edge.runtime import Predictor, shipped_model_path
+from mnist_edge.training.data import load_path
+
+pytestmark = pytest.mark.browser
+
+MNIST_PICKS = (0, 1, 2, 3)  # the first test digits of the shipped sample (a 7, 2, 1 and 0)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "browser-artifacts"
+
+
+# Playwright is imported inside the fixture: other test runs collect this module without it (and
+# deselect it by marker). No conftest.py here: a second one would shadow tests/conftest.py's imports.
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = harness.launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser profile for the tests: after the first page, the WASM comes from its cache (a revisit)."""
+    ctx = browser.new_context()
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    """The static bundle, written by the library function `mnist-edge web` calls, with the shipped model."""
+    from mnist_edge.web import write_bundle
+
+    out = tmp_path_factory.mktemp("web") / "site"
+    write_bundle(out, shipped_model_path())
+    return out
+
+
+@pytest.fixture(scope="module")
+def bundle_url(bundle) -> str:
+    with harness.static_server(bundle) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor(shipped_model_path())
+
+
+@pytest.fixture(scope="module")
+def opened(context, bundle_url):
+    """The page from the static bundle, loaded once for this module; and every request it made."""
+    page, requests = harness.open_page(context, bundle_url)
+    assert page.evaluate("document.documentElement.dataset.state") == "ready", page.text_content("#status")
+    yield page, requests
+    page.close()
+
+
+@pytest.fixture
+def page(opened):
+    return opened[0]
+
+
+@pytest.fixture(autouse=True)
+def no_external_requests(request):
+    """After each test that used the page: nothing it did reached a host other than this one."""
+    yield
+    if "opened" in request.fixturenames:
+        requests = request.getfixturevalue("opened")[1]
+        assert harness.external(requests) == [], f"the page made external requests: {harness.external(requests)}"
+
+
+@pytest.fixture(scope="module")
+def photos(sample_dir, tmp_path_factory) -> list:
+    """Real MNIST test digits as PNG, and photo-like pictures (dark ink on paper, off-centre) of two of them."""
+    mnist = load_path(sample_dir)
+    folder = tmp_path_factory.mktemp("photos")
+    out = []
+    for i in MNIST_PICKS:
+        path = folder / f"mnist_{i}.png"
+        Image.fromarray(mnist.x_test[i]).save(path)
+        out.append(path)
+    for i in MNIST_PICKS[:2]:
+        path = folder / f"photo_{i}.jpg"
+        photo_of_digit(mnist.x_test[i], size=240, offset=(25, -15)).save(path, quality=90)
+        out.append(path)
+    return out
+
+
+@pytest.mark.parametrize("digit", sorted(harness.STROKES))
+def test_a_drawn_digit_reads_as_drawn_and_as_the_python_runtime_reads_it(page, digit, predictor, tmp_path, artifacts):
+    answer = harness.draw(page, digit)
+    assert answer["label"] == digit
+    assert page.text_content("#label") == str(digit)
+    assert len(answer["pixels"]) == 784 and max(answer["pixels"]) == pytest.approx(1.0)
+    assert sum(answer["probabilities"]) == pytest.approx(1.0, abs=1e-3)
+    drawn = tmp_path / f"drawn_{digit}.png"
+    drawn.write_bytes(harness.pad_png(page))
+    assert predictor.predict(drawn).label == answer["label"]
+    page.screenshot(path=str(artifacts / f"drawn-{digit}.png"))
+
+
+def test_a_digit_drawn_with_a_finger_on_a_phone_sized_screen(browser, bundle_url, predictor, tmp_path, artifacts):
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page, requests = harness.open_page(phone, bundle_url)
+    try:
+        assert page.locator("#pad").bounding_box()["x"] + page.locator("#pad").bounding_box()["width"] <= 390
+        answer = harness.draw_with_finger(page, 7)
+        assert answer["label"] == 7
+        drawn = tmp_path / "finger.png"
+        drawn.write_bytes(harness.pad_png(page))
+        assert predictor.predict(drawn).label == 7
+        assert page.evaluate("window.scrollY") == 0  # the finger drew; it did not scroll the page
+        page.screenshot(path=str(artifacts / "phone-finger.png"), full_page=True)
+        assert harness.external(requests) == []
+    finally:
+        phone.close()
+
+
+def test_uploaded_photos_read_as_the_python_runtime_reads_them(page, photos, predictor, artifacts):
+    for path in photos:
+        answer = harness.upload(page, path)
+        assert answer["label"] == predictor.predict(path).label, path.name
+        assert page.text_content("#label") == str(answer["label"])
+    page.screenshot(path=str(artifacts / "photo.png"))
+
+
+def test_the_camera_input_feeds_the_model_too(page, photos, predictor):
+    answer = harness.upload(page, photos[0], selector="#camera")
+    assert answer["label"] == predictor.predict(photos[0]).label
+
+
+def test_a_blank_picture_says_why_there_is_no_answer(page, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (100, 100), 255).save(blank)
+    answer = harness.upload(page, blank)
+    assert answer["label"] is None and "no digit" in answer["reason"]
+    assert "no digit" in page.text_content("#status")
+
+
+def test_every_request_stays_on_this_machine(opened, bundle_url):
+    page, requests = opened
+    assert harness.external(requests) == []
+    assert {url.rsplit("/", 1)[-1] for url in requests} >= {"model.int8.onnx", "ort-wasm-simd-threaded.wasm", "app.js"}
+    assert all(url.startswith(bundle_url) for url in requests)
+
+
+def test_a_missing_model_is_reported_on_the_page(browser, bundle, tmp_path):
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(bundle, site)
+    (site / "model.int8.onnx").unlink()
+    with harness.static_server(site) as url:
+        page, _ = harness.open_page(browser, url)
+        assert page.evaluate("document.documentElement.dataset.state") == "error"
+        assert "model.int8.onnx: HTTP 404" in page.text_content("#status")
+        page.close()

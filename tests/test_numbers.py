@@ -1,0 +1,162 @@
+"""Numbers: every digit of a row read left to right, with boxes; touching digits cut; a lone digit stays one."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_cli
+from mnist_edge.runtime import Predictor, format_line, predict_files, prediction_record, read_digits
+from mnist_edge.training.data import load_path
+
+pytestmark = pytest.mark.runtime
+
+HEIGHT = 80  # digit height in the test pictures, pixels
+
+
+@pytest.fixture(scope="module")
+def sample(sample_dir):
+    return load_path(sample_dir)
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor()
+
+
+@pytest.fixture(scope="module")
+def clean_right(sample, predictor):
+    """{label: [indices]} of sample test digits the model reads right from their clean 28×28 (not 1s: too thin to test cuts)."""
+    predicted = predictor.probabilities(sample.x_test.reshape(len(sample.x_test), -1) / np.float32(255)).argmax(axis=1)
+    out: dict[int, list[int]] = {}
+    for i, (p, y) in enumerate(zip(predicted, sample.y_test, strict=True)):
+        if p == y and y != 1:
+            out.setdefault(int(y), []).append(i)
+    return out
+
+
+def ink(img28: np.ndarray, height: int = HEIGHT) -> np.ndarray:
+    """The digit's ink (float 0…1) cropped and scaled to ``height`` pixels tall."""
+    ys, xs = np.nonzero(img28 > 30)
+    crop = img28[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    width = max(2, round(crop.shape[1] * height / crop.shape[0]))
+    return np.asarray(Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC), np.float32) / 255
+
+
+def row_picture(digits: list[np.ndarray], gaps: list[float], angle: float = 0.0) -> tuple[bytes, list[int]]:
+    """A JPEG of the digits written in a row on light paper (``gaps`` in digit heights, negative: overlap),
+    and the x where each digit starts."""
+    inks = [ink(d) for d in digits]
+    width = sum(a.shape[1] for a in inks) + sum(round(g * HEIGHT) for g in gaps)
+    canvas = np.zeros((HEIGHT * 3, width + 2 * HEIGHT), np.float32)
+    x, starts = HEIGHT, []
+    for i, a in enumerate(inks):
+        starts.append(x)
+        region = canvas[HEIGHT : 2 * HEIGHT, x : x + a.shape[1]]
+        np.maximum(region, a, out=region)
+        x += a.shape[1] + (round(gaps[i] * HEIGHT) if i < len(gaps) else 0)
+    paper = Image.fromarray((235 - canvas * 210).astype(np.uint8))
+    if angle:
+        paper = paper.rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=235)
+    buffer = io.BytesIO()
+    paper.convert("RGB").save(buffer, "JPEG", quality=90)
+    return buffer.getvalue(), starts
+
+
+def pick(clean_right, labels: str) -> tuple[list[int], str]:
+    used: dict[int, int] = {}
+    indices = []
+    for ch in labels:
+        d = int(ch)
+        indices.append(clean_right[d][used.get(d, 0) % len(clean_right[d])])
+        used[d] = used.get(d, 0) + 1
+    return indices, labels
+
+
+def test_a_four_digit_row_is_read_left_to_right_with_boxes(sample, clean_right, predictor):
+    indices, number = pick(clean_right, "2036")
+    data, starts = row_picture([sample.x_test[i] for i in indices], [0.35, 0.5, 0.25])
+    result = predictor.predict(data)
+    assert result.digits == number and result.label is None and result.probabilities is None
+    assert [r.label for r in result.readings] == [int(c) for c in number]
+    lefts = [r.box[0] for r in result.readings]
+    assert lefts == sorted(lefts) and all(abs(a - b) <= 6 for a, b in zip(lefts, starts, strict=True))
+    assert result.box == (
+        min(r.box[0] for r in result.readings),
+        min(r.box[1] for r in result.readings),
+        max(r.box[2] for r in result.readings),
+        max(r.box[3] for r in result.readings),
+    )
+    assert result.confidence == min(r.confidence for r in result.readings)
+    assert result.pixels.shape == (4, 784)
+
+
+def test_touching_digits_are_cut_apart(sample, clean_right, predictor):
+    indices, number = pick(clean_right, "730")
+    data, _ = row_picture([sample.x_test[i] for i in indices], [0.4, -0.05])
+    assert len(read_digits(data).readings) == 3
+    assert predictor.predict(data).digits == number
+
+
+def test_a_sloped_row_with_uneven_gaps(sample, clean_right, predictor):
+    indices, number = pick(clean_right, "3852")
+    for angle in (-5, 5):
+        data, _ = row_picture([sample.x_test[i] for i in indices], [0.15, 0.6, 0.3], angle=angle)
+        assert predictor.predict(data).digits == number
+
+
+def test_a_single_digit_with_a_detached_stroke_stays_one_digit(sample, clean_right, predictor):
+    i = clean_right[5][0]
+    data, _ = row_picture([sample.x_test[i]], [])
+    picture = np.asarray(Image.open(io.BytesIO(data)).convert("L")).copy()
+    picture[HEIGHT - 14 : HEIGHT - 8, HEIGHT + 10 : HEIGHT + 40] = 30  # a short bar above the digit, apart from it
+    picture[HEIGHT + 30 : HEIGHT + 34, 40:48] = 40  # and a speck beside it
+    result = predictor.predict(picture)
+    assert len(result.readings) == 1 and result.digits == str(result.label)
+
+
+def test_single_digits_keep_their_shape(sample, predictor):
+    for i in range(10):
+        result = predictor.predict(sample.x_test[i])
+        assert result.digits == str(result.label) == str(int(sample.y_test[i])) or result.label != sample.y_test[i]
+        assert len(result.readings) == 1 and result.readings[0].probabilities == result.probabilities
+        assert result.reason is None and result.box == result.readings[0].box
+
+
+def test_a_picture_without_a_digit_is_an_answer_not_an_error(predictor):
+    blank = predictor.predict(np.full((200, 300), 240, np.uint8))
+    assert blank.digits == "" and blank.label is None and blank.readings == () and "no digit" in blank.reason
+    record = prediction_record("b.png", blank)
+    assert record["digits"] == "" and record["reason"] == blank.reason and record["readings"] == []
+    assert format_line("b.png", blank) == f"b.png: {blank.reason}"
+
+
+def test_records_carry_the_number_and_each_digit(sample, clean_right, predictor, tmp_path):
+    indices, number = pick(clean_right, "709")
+    data, _ = row_picture([sample.x_test[i] for i in indices], [0.3, 0.3])
+    (tmp_path / "n.jpg").write_bytes(data)
+    Image.new("L", (50, 50), 0).save(tmp_path / "blank.png")
+    (tmp_path / "bad.png").write_bytes(b"not a picture")
+    outcomes = dict(predict_files(predictor, [str(tmp_path / n) for n in ("n.jpg", "blank.png", "bad.png")]))
+    record = json.loads(format_line("n.jpg", outcomes[str(tmp_path / "n.jpg")], as_json=True))
+    assert record["digits"] == number and record["label"] is None and record["reason"] is None
+    assert [r["label"] for r in record["readings"]] == [int(c) for c in number]
+    assert all(len(r["probabilities"]) == 10 and len(r["box"]) == 4 for r in record["readings"])
+    assert outcomes[str(tmp_path / "blank.png")].digits == ""
+    assert isinstance(outcomes[str(tmp_path / "bad.png")], Exception)
+
+
+def test_the_cli_prints_the_number(sample, clean_right, tmp_path):
+    indices, number = pick(clean_right, "2026")
+    data, _ = row_picture([sample.x_test[i] for i in indices], [0.3, 0.4, 0.3])
+    (tmp_path / "year.jpg").write_bytes(data)
+    Image.new("L", (300, 200), 240).save(tmp_path / "empty.png")
+    text = run_cli("predict", tmp_path / "year.jpg", tmp_path / "empty.png")
+    assert text.returncode == 0, text.stderr
+    assert f"year.jpg: {number} (" in text.stdout and "empty.png: no digit found" in text.stdout
+    records = [json.loads(line) for line in run_cli("predict", "--json", tmp_path / "year.jpg").stdout.splitlines()]
+    assert records[0]["digits"] == number and len(records[0]["readings"]) == 4
