@@ -133,7 +133,7 @@ def test_shipped_model_loads_verifies_and_recognises_the_sample(sample):
         assert np.mean(np.array(labels) == sample.y_test) >= 0.98
     card = Predictor().card  # the default is the shipped int8 model
     assert card["quantization"].startswith("int8")
-    assert card["source"]["training"]["command"].startswith("mnist-edge train --recipe edge")
+    assert card["source"]["training"]["command"].startswith("mnist-edge train --recipe best")
     assert len(card["source"]["data"]["sha256"]) == 4
 
 
