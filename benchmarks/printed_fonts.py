@@ -40,16 +40,17 @@ def score(predictor: Predictor, fonts: list[Path]) -> dict:
                 except Exception:  # noqa: BLE001 - a font without the glyph is not a test
                     continue
                 try:
-                    label = int(predictor.predict(gray).label)
+                    read = predictor.predict(gray).digits or "none"  # "" is "not a digit" / no digit found
                 except ImageError:
-                    label = -1
+                    read = "none"
                 total += 1
                 ones += digit == 1
-                if label == digit:
+                if read == str(digit):
                     right += 1
                     ones_right += digit == 1
                 else:
-                    confusions[f"{digit}→{label if label >= 0 else 'none'}"] += 1
+                    label = read
+                    confusions[f"{digit}→{read}"] += 1
                     failures.append(f"{font.name} {digit}@{height}px → {label}")
     return {
         "font_files": len(fonts),
