@@ -161,3 +161,21 @@ def test_the_cli_prints_the_number(sample, clean_right, tmp_path):
     assert f"year.jpg: {number} (" in text.stdout and "empty.png: no digit found" in text.stdout
     records = [json.loads(line) for line in run_cli("predict", "--json", tmp_path / "year.jpg").stdout.splitlines()]
     assert records[0]["digits"] == number and len(records[0]["readings"]) == 4
+
+
+def test_a_vertical_one_on_a_canvas_is_a_one_not_a_ruled_line(predictor):
+    canvas = np.full((280, 280), 255, np.uint8)
+    canvas[50:230, 137:145] = 0  # one straight vertical stroke, as drawn with a mouse
+    canvas[240:246, 40:46] = 0  # and a speck
+    result = predictor.predict(canvas)
+    assert result.digits == "1"
+    assert result.box[0] <= 137 < 145 <= result.box[2]
+
+
+def test_ruled_lines_are_still_dropped(predictor, sample, clean_right):
+    page = np.full((400, 600), 235, np.uint8)
+    page[::40, :] = 150  # flat ruled lines across the frame
+    page[:, 60] = 120  # a margin line from edge to edge
+    digit = 255 - sample.x_test[clean_right[4][0]]
+    page[180:264, 280:364] = np.minimum(page[180:264, 280:364], np.kron(digit, np.ones((3, 3), np.uint8)))
+    assert predictor.predict(page).digits == "4"

@@ -32,7 +32,8 @@ BROKEN_STROKE_WEIGHT = 0.08  # …"similar": the smaller has at least this fract
 DIGIT_MAX_SIZE = 0.5  # of the short side: …and neither is larger than a digit can be (edges, shadows)
 LINE_LENGTH = 0.25  # of the short side: a stroke longer than this,…
 LINE_STRAIGHTNESS = 0.25  # …whose box is this much narrower than long (straight, within ~14°),…
-LINE_THINNESS = 0.08  # …and thinner than this fraction of its length is a line, not part of a digit
+LINE_THINNESS = 0.08  # …and thinner than this fraction of its length is a line, not part of a digit,
+# when it lies flat or reaches the frame's edge (a stroke standing alone is a "1")
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,10 @@ def _groups_at(ink: np.ndarray, threshold: int, short: int) -> list[Strokes]:
     _, mask = cv2.threshold(ink, threshold, 255, cv2.THRESH_BINARY)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     strokes = [s for s in map(_stroke, contours) if s is not None]
-    not_lines = [s for s in strokes if not _is_line(s, short)]
+    h, w = ink.shape
+    not_lines = [s for s in strokes if not _is_line(s, w, h)]
     # a picture of nothing but one long thin stroke (a hairline "1" close up) keeps it
-    return _group(not_lines or strokes, max(2, round(short * STROKE_GAP)), short)
+    return _group(not_lines or strokes, max(2, round(short * STROKE_GAP)), short, (w, h))
 
 
 def _frame_artifact(g: Strokes, w: int, h: int) -> bool:
@@ -151,15 +153,27 @@ def _stroke(contour: np.ndarray) -> Strokes | None:
     return Strokes((x, y, x + bw, y + bh), (contour,), area)
 
 
-def _is_line(s: Strokes, short: int) -> bool:
+def _is_line(s: Strokes, w: int, h: int) -> bool:
+    """A ruled line, a grid line, a paper or table edge: long, straight, thin, and not standing like a "1".
+
+    A long thin upright stroke that does not reach the frame's edge is a "1": ruled lines lie flat,
+    margin lines, grid lines and paper edges run through the frame."""
     x0, y0, x1, y1 = s.box
-    length, breadth = max(x1 - x0, y1 - y0), min(x1 - x0, y1 - y0)
-    return length > LINE_LENGTH * short and breadth < LINE_STRAIGHTNESS * length and s.ink < LINE_THINNESS * length**2
+    bw, bh = x1 - x0, y1 - y0
+    length, breadth = max(bw, bh), min(bw, bh)
+    if not (
+        length > LINE_LENGTH * min(w, h) and breadth < LINE_STRAIGHTNESS * length and s.ink < LINE_THINNESS * length**2
+    ):
+        return False
+    return bw >= bh or x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1
 
 
-def _group(strokes: list[Strokes], gap: int, short: int) -> list[Strokes]:
+def _group(strokes: list[Strokes], gap: int, short: int, frame: tuple[int, int]) -> list[Strokes]:
     """Merge strokes (transitively) whose boxes are within ``gap`` pixels of each other, or, for strokes
-    of a similar weight, within BROKEN_STROKE_GAP of the larger one's size (a 5's detached bar)."""
+    of a similar weight, within BROKEN_STROKE_GAP of the larger one's size (a 5's detached bar).
+
+    A table edge or a shadow (``_frame_artifact``) merges with nothing: its box, as wide as the frame,
+    would swallow the digits written beside it."""
     if not strokes:
         return []
     boxes = np.array([s.box for s in strokes])
@@ -172,6 +186,8 @@ def _group(strokes: list[Strokes], gap: int, short: int) -> list[Strokes]:
     similar &= digit_sized[:, None] & digit_sized[None, :]
     reach = np.where(similar, np.maximum(gap, BROKEN_STROKE_GAP * np.maximum(size[:, None], size[None, :])), gap)
     near = (dx <= reach) & (dy <= reach)
+    apart = np.array([_frame_artifact(s, *frame) for s in strokes])
+    near &= ~apart[:, None] & ~apart[None, :]
     parent = list(range(len(strokes)))
 
     def root(i: int) -> int:
@@ -204,7 +220,7 @@ def _score(g: Strokes, w: int, h: int) -> float:
     x0, y0, x1, y1 = g.box
     bw, bh = x1 - x0, y1 - y0
     score = g.ink
-    spans = bw > 0.6 * w or bh > 0.6 * h
+    spans = bw > 0.6 * w or (bh > 0.6 * h and bw > 0.25 * bh)  # a tall "1" close up is not frame-sized
     edge = x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1
     if spans:
         score *= 0.05

@@ -568,8 +568,8 @@ function threshold(data) {
 
 function groupsAt(ink, level, short) {
   const strokes = externalContours(ink, level).map(stroke).filter((s) => s !== null);
-  const notLines = strokes.filter((s) => !isLine(s, short));
-  return group(notLines.length ? notLines : strokes, Math.max(2, roundHalfEven(short * STROKE_GAP)), short);
+  const notLines = strokes.filter((s) => !isLine(s, ink.w, ink.h));
+  return group(notLines.length ? notLines : strokes, Math.max(2, roundHalfEven(short * STROKE_GAP)), short, ink.w, ink.h);
 }
 
 /**
@@ -691,16 +691,21 @@ function stroke(contour) {
   return { box: [x0, y0, x1 + 1, y1 + 1], contours: [contour], ink: area };
 }
 
-function isLine(s, short) {
+/** locate._is_line: long, straight and thin, and lying flat or reaching the frame's edge (else a "1"). */
+function isLine(s, w, h) {
   const [x0, y0, x1, y1] = s.box;
-  const length = Math.max(x1 - x0, y1 - y0);
-  const breadth = Math.min(x1 - x0, y1 - y0);
-  return length > LINE_LENGTH * short && breadth < LINE_STRAIGHTNESS * length && s.ink < LINE_THINNESS * length ** 2;
+  const [bw, bh] = [x1 - x0, y1 - y0];
+  const length = Math.max(bw, bh);
+  const breadth = Math.min(bw, bh);
+  const thinLine =
+    length > LINE_LENGTH * Math.min(w, h) && breadth < LINE_STRAIGHTNESS * length && s.ink < LINE_THINNESS * length ** 2;
+  return thinLine && (bw >= bh || onEdge(s.box, w, h));
 }
 
 /** locate._group: merge strokes whose boxes are near (union–find), broken strokes of a similar weight nearer. */
-function group(strokes, gap, short) {
+function group(strokes, gap, short, w, h) {
   const n = strokes.length;
+  const apart = strokes.map((s) => frameArtifact(s, w, h)); // a table edge or shadow merges with nothing
   const parent = Array.from({ length: n }, (_, i) => i);
   const root = (i) => {
     while (parent[i] !== i) {
@@ -722,7 +727,7 @@ function group(strokes, gap, short) {
         size[i] <= DIGIT_MAX_SIZE * short &&
         size[j] <= DIGIT_MAX_SIZE * short;
       const reach = similar ? Math.max(gap, BROKEN_STROKE_GAP * Math.max(size[i], size[j])) : gap;
-      if (dx <= reach && dy <= reach) parent[root(i)] = root(j);
+      if (dx <= reach && dy <= reach && !apart[i] && !apart[j]) parent[root(i)] = root(j);
     }
   }
   const members = new Map();
@@ -753,7 +758,7 @@ function score(g, w, h) {
   const bw = g.box[2] - g.box[0];
   const bh = g.box[3] - g.box[1];
   let s = g.ink;
-  const spans = bw > 0.6 * w || bh > 0.6 * h;
+  const spans = bw > 0.6 * w || (bh > 0.6 * h && bw > 0.25 * bh); // a tall "1" close up is not frame-sized
   const edge = onEdge(g.box, w, h);
   if (spans) s *= 0.05;
   if (edge) s *= 0.01;
