@@ -48,6 +48,10 @@ def scores(predictor: Predictor, paths: list[Path]) -> list[tuple[float, bool]]:
     return out
 
 
+def rejected(pictures: list[tuple[float, bool]], threshold: float) -> float:
+    return float(np.mean([ne < threshold or odd for ne, odd in pictures])) if pictures else float("nan")
+
+
 def files(folder: Path) -> list[Path]:
     return sorted(p for pattern in PICTURES for p in folder.glob(f"*/{pattern}"))
 
@@ -69,10 +73,8 @@ def main(argv=None) -> int:
     print(f"{len(digits)} digit pictures, {sum(map(len, kinds.values()))} non-digit pictures in {len(kinds)} kinds")
     print("threshold  digits rejected  non-digits rejected (mean of kinds)")
     for threshold in (float(t) for t in args.thresholds.split(",")):
-        def rate(xs):
-            return float(np.mean([ne < threshold or odd for ne, odd in xs])) if xs else float("nan")
-
-        print(f"{threshold:9.3f}  {rate(digits):14.2%}  {np.mean([rate(v) for v in kinds.values()]):18.2%}")
+        caught = np.mean([rejected(v, threshold) for v in kinds.values()])
+        print(f"{threshold:9.3f}  {rejected(digits, threshold):14.2%}  {caught:18.2%}")
     return 0
 
 
