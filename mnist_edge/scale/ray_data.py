@@ -16,21 +16,14 @@ onnxruntime call is row-independent).
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from ..errors import ImageError, first_line
-from ..runtime.predictor import Predictor
-from ..runtime.preprocess import read_digit
+from .pictures import load_predictor, predict_pictures
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     import ray.data
 
-COLUMNS = ("path", "label", "confidence", "probabilities", "box", "error")
 BATCH_SIZE = 256
 
 
@@ -74,59 +67,24 @@ class PredictorActor:
     """A callable class for ``map_batches``: builds its Predictor once, in the actor (a session cannot be pickled)."""
 
     def __init__(self, model: str | bytes | None = None, threads: int = 1):
-        self._tmp = None
-        if isinstance(model, bytes):
-            fd, name = tempfile.mkstemp(suffix=".onnx", prefix="mnist-edge-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(model)
-            self._tmp = model = name
-        self.predictor = Predictor(model, threads=threads)
-
-    def __del__(self):
-        if self._tmp:
-            Path(self._tmp).unlink(missing_ok=True)
+        self.predictor = load_predictor(model, threads)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         import pyarrow as pa
 
         paths = [str(p) for p in batch.column("path").to_pylist()]
         blobs = batch.column("bytes").to_pylist() if "bytes" in batch.column_names else [None] * len(paths)
-        n = len(paths)
-        tensors, ok, errors, boxes = [], [], [None] * n, [None] * n
-        for i, (path, blob) in enumerate(zip(paths, blobs, strict=True)):
-            try:
-                reading = read_digit(blob if blob is not None else _read(path))
-                tensors.append(reading.tensor)
-                boxes[i] = None if reading.box is None else list(reading.box)
-                ok.append(i)
-            except ImageError as e:
-                errors[i] = e.reason
-            except Exception as e:  # one odd picture never stops the job
-                errors[i] = f"unexpected {type(e).__name__}: {first_line(e)}"
-        probs = np.full((n, 10), np.nan, np.float32)
-        labels = np.full(n, -1, np.int64)
-        if tensors:
-            probs[ok] = self.predictor.probabilities(np.stack(tensors))
-            labels[ok] = probs[ok].argmax(axis=1)
-        confidence = np.where(labels >= 0, probs[np.arange(n), np.maximum(labels, 0)], np.float32(np.nan))
+        result = predict_pictures(
+            self.predictor, [blob if blob is not None else path for path, blob in zip(paths, blobs, strict=True)]
+        )
         columns: dict[str, Any] = {
             "path": pa.array(paths, pa.string()),
-            "label": pa.array(labels),
-            "confidence": pa.array(confidence.astype(np.float32)),
-            "probabilities": pa.FixedSizeListArray.from_arrays(pa.array(probs.reshape(-1)), 10),
-            "box": pa.array(boxes, pa.list_(pa.int64())),
-            "error": pa.array(errors, pa.string()),
+            "label": pa.array(result.label),
+            "confidence": pa.array(result.confidence),
+            "probabilities": pa.FixedSizeListArray.from_arrays(pa.array(result.probabilities.reshape(-1)), 10),
+            "box": pa.array(
+                [None if e else b for b, e in zip(result.box.tolist(), result.error, strict=True)], pa.list_(pa.int64())
+            ),
+            "error": pa.array(result.error, pa.string()),
         }
         return pa.table(columns)
-
-
-def _read(path: str) -> bytes:
-    """A local path or any URI pyarrow can open (s3://, gs://, hdfs://, abfs://)."""
-    if "://" not in path:
-        with open(path, "rb") as f:
-            return f.read()
-    from pyarrow import fs
-
-    filesystem, inner = fs.FileSystem.from_uri(path)
-    with filesystem.open_input_stream(inner) as f:
-        return f.read()
