@@ -82,6 +82,7 @@ def session(master: str) -> SparkSession:
             builder.master(master)
             .config("spark.driver.memory", "1g")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "4")
         )
     spark = builder.getOrCreate()

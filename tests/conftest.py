@@ -30,9 +30,10 @@ MNIST_EDGE = [sys.executable, "-m", "mnist_edge"]
 #   export  - needs TensorFlow/onnx but trains nothing (tiny models built in the test)
 #   slow    - trains a model (directly, or through the `trained`/`exported` fixtures)
 #   ray     - needs the ray extra; starts a single-node Ray (`make test-ray` runs these)
+#   spark   - needs the spark extra and Java; runs Spark in local mode (`make test-spark` runs these)
 #   browser - drives headless Chromium with Playwright (`make test-browser` runs these; tests/browser/)
 # A test's own marker wins; else a test using a training fixture is slow; else its module's tier.
-TIERS = ("runtime", "export", "slow", "ray", "browser")
+TIERS = ("runtime", "export", "slow", "ray", "spark", "browser")
 TRAINING_FIXTURES = {"trained", "exported", "service"}
 MODULE_TIER = {
     "test_augment": "export",
@@ -42,6 +43,7 @@ MODULE_TIER = {
     "test_pipeline": "export",
     "test_portable": "export",
     "test_ray": "ray",
+    "test_spark": "spark",
 }  # every other module: runtime
 HEAVY_MODULES = [
     "test_augment.py",

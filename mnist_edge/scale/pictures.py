@@ -78,15 +78,23 @@ def load_predictor(model: str | bytes | None, threads: int = 1) -> Predictor:
 
 
 def read_source(path: str) -> bytes:
-    """A local path or any URI pyarrow can open (s3://, gs://, hdfs://, abfs://; file: and s3a:// as Spark writes them)."""
-    if "://" not in path and not path.startswith("file:"):
+    """A local path, a ``file:`` URI (as Spark writes paths), or any URI pyarrow can open (s3://, gs://, hdfs://, abfs://).
+
+    Hadoop's ``s3a://`` and ``s3n://`` are read as ``s3://``. Spark's paths are not percent-encoded, so
+    a ``file:`` URI is not decoded either.
+    """
+    if path.startswith("file:"):  # file:/p, file:///p, file://host/p; '#' and '?' are part of the name
+        path = path.removeprefix("file:")
+        if path.startswith("//"):
+            path = path[path.index("/", 2) :]
+    if "://" not in path:
         with open(path, "rb") as f:
             return f.read()
     from pyarrow import fs
 
-    scheme, rest = path.split(":", 1)
-    if scheme in ("s3a", "s3n"):  # Hadoop's names for S3
-        path = "s3:" + rest
+    scheme, rest = path.split("://", 1)
+    if scheme in ("s3a", "s3n"):
+        path = f"s3://{rest}"
     filesystem, inner = fs.FileSystem.from_uri(path)
     with filesystem.open_input_stream(inner) as f:
         return f.read()
