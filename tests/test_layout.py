@@ -37,6 +37,8 @@ def package_copy(tmp_path) -> Path:
         ("runtime/batch.py", "from ..training.data import to_model_input"),
         ("training/fit.py", "from ..export import parity"),  # the layers contract: training is below export
         ("web/bundle.py", "from ..export import parity"),  # the page sits on the runtime only
+        ("scale/spark.py", "from ..export import parity"),  # so do the cluster engines
+        ("runtime/batch.py", "from ..scale import spark_predict"),  # and the runtime never imports them
     ],
 )
 def test_the_import_contracts_bite(package_copy, module, forbidden):

@@ -54,10 +54,12 @@ def test_a_missing_or_null_picture_is_a_row_error_not_a_failed_batch(files):
     assert "No such file" in batch.error[2] and batch.error[3]
 
 
-def test_model_bytes_load_and_leave_no_temporary_file():
-    before = set(os.listdir(tempfile.gettempdir()))
+def test_model_bytes_load_and_leave_no_temporary_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # mkstemp writes here
+    made = []
+    monkeypatch.setattr(os, "unlink", lambda name, unlink=os.unlink: (made.append(name), unlink(name)))
     predictor = load_predictor(shipped_model_path().read_bytes())
-    assert set(os.listdir(tempfile.gettempdir())) == before
+    assert made and Path(made[0]).parent == tmp_path and list(tmp_path.iterdir()) == []
     assert predictor.probabilities(np.zeros((2, 784), np.float32)).shape == (2, 10)
 
 
