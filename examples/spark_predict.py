@@ -46,6 +46,13 @@ def main() -> None:
         "Spark's default, 10000, holds 10000 pictures' bytes in memory at once)",
     )
     parser.add_argument(
+        "--open-cost-bytes",
+        type=int,
+        default=16384,
+        help="spark.sql.files.openCostInBytes: what one file counts for when Spark packs files into partitions; "
+        "Spark's default (4 MB) makes a task of every 32 small files, and a task costs far more than a picture",
+    )
+    parser.add_argument(
         "--read-in-workers",
         action="store_true",
         help="send only the paths to the Python workers, which read the files (every executor must reach them)",
@@ -55,6 +62,7 @@ def main() -> None:
     started = time.perf_counter()
     spark = session(args.master)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(args.records_per_batch))
+    spark.conf.set("spark.sql.files.openCostInBytes", str(args.open_cost_bytes))
     files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(args.source)
     files = files.where(F.lower(F.col("path")).rlike(PICTURE))
     model = args.model.read_bytes() if args.model else None
