@@ -32,7 +32,7 @@ def test_paths_bytes_and_uris_give_one_process_predictions_bit_for_bit(files):
     predictor = Predictor()
     expected = dict(predict_files(predictor, files))
     as_bytes = [open(p, "rb").read() for p in files]  # noqa: SIM115 - tiny files, closed by the GC
-    for pictures in (files, as_bytes, ["file:" + p for p in files]):
+    for pictures in (files, as_bytes, [memoryview(b) for b in as_bytes], ["file:" + p for p in files]):
         batch = predict_pictures(predictor, pictures)
         for i, path in enumerate(files):
             outcome = expected[path]

@@ -31,7 +31,7 @@ class Batch:
     error: list[str | None]  # why the picture could not be used; None where predicted
 
 
-def predict_pictures(predictor: Predictor, pictures: Sequence[bytes | str | None]) -> Batch:
+def predict_pictures(predictor: Predictor, pictures: Sequence[bytes | bytearray | memoryview | str | None]) -> Batch:
     """Predict every picture (its bytes, or a path or URI read here) with one batched inference call.
 
     The batched onnxruntime call is row-independent, so each row is bit for bit what one process
@@ -44,6 +44,8 @@ def predict_pictures(predictor: Predictor, pictures: Sequence[bytes | str | None
         try:
             if picture is None:
                 raise ImageError("no picture (null)")
+            if isinstance(picture, (bytearray, memoryview)):  # what some Arrow conversions hand over
+                picture = bytes(picture)
             reading = read_digit(picture if isinstance(picture, bytes) else read_source(str(picture)))
             tensors.append(reading.tensor)
             box[i] = reading.box
