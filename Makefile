@@ -4,7 +4,8 @@
 #   make test   create .venv, install .[train,dev,portable,serve], run the test suite (all tiers; portable: the
 #               int8 model checked in OpenCV DNN too)
 # Also: make lint (ruff check, ruff format --check, lint-imports), make test-runtime (runtime tier, no TF),
-# make test-browser (the web page in headless Chromium), make web-vendor (re-fetch onnxruntime-web, verified).
+# make test-ray / make test-spark (Ray Data / Spark local mode, each in its own venv), make test-browser
+# (the web page in headless Chromium), make web-vendor (re-fetch onnxruntime-web, verified).
 #
 # Data: $(MNIST_EDGE_DATA) if set; else ../shared/data/mnist if it exists beside this clone;
 # else the Keras cache or a Keras download (needs internet).
@@ -23,8 +24,9 @@ ARTIFACTS ?= artifacts
 
 RUNTIME_VENV ?= .venv-runtime
 RAY_VENV ?= .venv-ray
+SPARK_VENV ?= .venv-spark
 
-.PHONY: demo test lint test-runtime test-ray test-browser web-vendor shipped-model clean fonts fonts-if-possible \
+.PHONY: demo test lint test-runtime test-ray test-spark test-browser web-vendor shipped-model clean fonts fonts-if-possible \
 	picture-benchmark
 
 $(BIN)/python:
@@ -45,7 +47,7 @@ demo: $(VENV)/.train-installed
 	$(BIN)/mnist-edge predict --model $(ARTIFACTS)/model.int8.onnx examples/digits
 
 test: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest -m "not ray and not browser"  # Ray: make test-ray; Chromium: make test-browser
+	$(BIN)/python -m pytest -m "not ray and not spark and not browser"  # make test-ray, test-spark, test-browser
 
 # ruff lint + format check, and the import contracts that keep the runtime sealed (pyproject.toml).
 lint: $(VENV)/.dev-installed
@@ -76,6 +78,19 @@ test-ray:
 	$(RAY_VENV)/bin/pip install --quiet -e '.[ray,dev]'
 	$(RAY_VENV)/bin/python -m pytest -p no:cacheprovider -m ray
 
+# Spark in local mode in its own venv (the spark extra: pyspark ≈ 450 MB; Java 17+, Debian's package installed as
+# root when missing): the tests marked spark.
+test-spark:
+	@if ! command -v java >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+			|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless); \
+		else echo "no java on PATH: Spark needs Java 17 or later (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; fi; \
+	fi
+	test -x $(SPARK_VENV)/bin/python || $(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/pip install --quiet -e '.[spark,dev]'
+	$(SPARK_VENV)/bin/python -m pytest -p no:cacheprovider -m spark
+
 # The web page in headless Chromium (tests/browser/, marker browser): Debian's chromium from apt (as root,
 # when missing) driven by Playwright from PyPI; Playwright never downloads a browser here. Screenshots
 # land in build/browser-artifacts/.
@@ -96,7 +111,7 @@ web-vendor: | $(BIN)/python
 	$(BIN)/python -m mnist_edge.web.vendor
 
 clean:
-	rm -rf $(VENV) $(RUNTIME_VENV) $(RAY_VENV) $(ARTIFACTS)/model* $(ARTIFACTS)/*.json .pytest_cache
+	rm -rf $(VENV) $(RUNTIME_VENV) $(RAY_VENV) $(SPARK_VENV) $(ARTIFACTS)/model* $(ARTIFACTS)/*.json .pytest_cache
 
 # Font packages for printed digits: training fonts and the held-out fonts of the picture benchmark
 # (the list and the training/held-out split live in mnist_edge/fonts.py). Debian/Ubuntu, as root; ≈ 136 MB.

@@ -1,6 +1,6 @@
-"""Bulk predict throughput: one process, worker processes, and Ray Data, on this machine.
+"""Bulk predict throughput: one process, worker processes, Ray Data and Spark, on this machine.
 
-    python benchmarks/bulk_predict.py [--pngs 10000] [--jpegs 1000] [--workers 2] [--runs 2] [--no-ray]
+    python benchmarks/bulk_predict.py [--pngs 10000] [--jpegs 1000] [--workers 2] [--runs 2] [--no-ray] [--spark]
                                       [--out benchmarks/bulk_predict.json]
 
 Writes the MNIST test digits as 28 px PNGs and photo-like 480 px JPEGs (mnist_edge.photo_like) to a
@@ -8,8 +8,10 @@ temporary folder, then times, interleaved and best-of --runs: one process (``pre
 processes (``predict_parallel``, pool start-up included), and, when Ray is installed, ``ray_predict`` on a
 single-node Ray with 2 CPUs (both read modes; each run starts its own actor pool, so its throughput
 "once started" is the difference between a run over the folder twice over and a run over it once;
-Ray's start-up, ``ray.init`` plus the first actor pool, is
-a separate figure). Every figure is printed next to its target. Also reports pictures per CPU-second of
+Ray's start-up, ``ray.init`` plus the first actor pool, is a separate figure). With --spark (needs the
+spark extra and Java), ``spark_predict`` in local mode with 2 cores, Spark reading the bytes and the
+Python workers reading the paths (Spark's start-up, the session plus a first small job, is a separate
+figure). Every figure is printed next to its target. Also reports pictures per CPU-second of
 the one-process run (user + system time), the per-core figure the README's cluster projection uses,
 and checks that every engine returns the same labels and probabilities bit for bit.
 """
@@ -38,6 +40,7 @@ from mnist_edge.training.data import load_mnist
 
 TARGET_WORKERS = 1.8  # --workers 2 vs one process, on 2 cores
 TARGET_RAY = 1.5  # Ray on one 2-core node vs one process, once started
+TARGET_SPARK = TARGET_RAY  # Spark in local[2]: the same bar
 
 
 def write_pictures(root: Path, pngs: int, jpegs: int) -> dict[str, list[str]]:
@@ -98,6 +101,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--spark", action="store_true", help="also time Spark in local mode (the spark extra)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = parser.parse_args()
 
@@ -147,6 +151,8 @@ def main() -> None:
                 results["ray"] = bench_ray(sets, reference, results, args.runs)
             except ImportError as e:
                 results["ray"] = {"skipped": f"Ray not installed ({e}); pip install '.[ray]'"}
+        if args.spark:
+            results["spark"] = bench_spark(sets, reference, results, args.runs)
     results["machine"]["load_after"] = os.getloadavg()
     report(results, args.workers)
     if args.out:
@@ -214,6 +220,83 @@ def bench_ray(sets: dict[str, list[str]], reference: dict, results: dict, runs: 
     return {"version": ray.__version__, "startup": startup, "actors": 2, "actor_cpus": 0.5, "num_cpus": 2}
 
 
+def bench_spark(sets: dict[str, list[str]], reference: dict, results: dict, runs: int) -> dict:
+    """spark_predict in local[2], both read modes, after the same warm-up as Ray: start-up is its own figure."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    start = time.perf_counter()
+    from pyspark.sql import SparkSession
+
+    from mnist_edge.scale import spark_predict
+
+    settings = {
+        "spark.driver.memory": "1g",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "1024",
+        "spark.sql.files.openCostInBytes": "16384",  # as examples/spark_predict.py: few, large tasks
+    }
+    builder = SparkSession.builder.master("local[2]")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    init_s = time.perf_counter() - start
+
+    def files(folder: str, read_bytes: bool):
+        df = spark.read.format("binaryFile").load(folder)
+        return (
+            spark_predict(df.select("path", "content"), bytes_col="content").drop("content")
+            if read_bytes
+            else (spark_predict(df.select("path")))
+        )
+
+    # a first job that runs to its end: a limit() would abandon each partition's Python worker (Spark then
+    # starts a new one, with a new Predictor, for every task)
+    spark_predict(spark.createDataFrame([(p,) for p in sets["png28"][:8]], "path string")).toArrow()
+    startup = {"session_s": round(init_s, 2), "first_job_s": round(time.perf_counter() - start - init_s, 2)}
+    partitions = {}
+    try:
+        for name, paths in sets.items():
+            folder = str(Path(paths[0]).parent)
+            one_wall = results["sets"][name]["figures"]["one process"]["wall_s"]
+            partitions[name] = spark.read.format("binaryFile").load(folder).rdd.getNumPartitions()
+            for mode, read_bytes in {"spark (reads bytes)": True, "spark (workers read paths)": False}.items():
+                best, table = 1e9, None
+                for _ in range(runs):
+                    wall, _, table = timed(
+                        lambda folder=folder, read_bytes=read_bytes: files(folder, read_bytes).toArrow()
+                    )
+                    best = min(best, wall)
+                table = table.sort_by("path")
+                got = [
+                    (p.removeprefix("file:"), None if digits is None else row(digits, lab, pr))
+                    for p, digits, lab, pr in zip(
+                        table.column("path").to_pylist(),
+                        table.column("digits").to_pylist(),
+                        table.column("label").to_pylist(),
+                        table.column("probabilities").to_pylist(),
+                        strict=True,
+                    )
+                ]
+                assert got == sorted(reference[name]), f"{mode} disagrees with one process"
+                results["sets"][name]["figures"][mode] = {
+                    "wall_s": round(best, 3),
+                    "pictures_per_s": round(len(paths) / best, 1),
+                    "speedup": round(one_wall / best, 2),
+                    "target_speedup": TARGET_SPARK,
+                }
+        version = spark.version
+    finally:
+        spark.stop()
+    return {
+        "version": version,
+        "startup": startup,
+        "master": "local[2]",
+        "settings": settings,
+        "partitions": partitions,
+    }
+
+
 def report(results: dict, workers: int) -> None:
     m = results["machine"]
     print(
@@ -241,6 +324,12 @@ def report(results: dict, workers: int) -> None:
         )
     elif ray_info:
         print(f"\n{ray_info['skipped']}")
+    spark_info = results.get("spark")
+    if spark_info:
+        st = spark_info["startup"]
+        print(
+            f"spark {spark_info['version']} start-up (separate from the figures above): session {st['session_s']:.1f} s, first job {st['first_job_s']:.1f} s; partitions {spark_info['partitions']}"
+        )
 
 
 if __name__ == "__main__":

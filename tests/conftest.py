@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -31,9 +32,10 @@ MNIST_EDGE = [sys.executable, "-m", "mnist_edge"]
 #   slow    - trains a model (directly, or through the `trained`/`exported` fixtures)
 #   ray     - needs the ray extra; starts a single-node Ray (`make test-ray` runs these)
 #   serve   - needs the serve extra (and httpx2, from dev); starts the HTTP server
+#   spark   - needs the spark extra and Java; runs Spark in local mode (`make test-spark` runs these)
 #   browser - drives headless Chromium with Playwright (`make test-browser` runs these; tests/browser/)
 # A test's own marker wins; else a test using a training fixture is slow; else its module's tier.
-TIERS = ("runtime", "export", "slow", "ray", "serve", "browser")
+TIERS = ("runtime", "export", "slow", "ray", "serve", "spark", "browser")
 TRAINING_FIXTURES = {"trained", "exported", "service"}
 MODULE_TIER = {
     "test_augment": "export",
@@ -44,6 +46,7 @@ MODULE_TIER = {
     "test_portable": "export",
     "test_ray": "ray",
     "test_serve": "serve",
+    "test_spark": "spark",
 }  # every other module: runtime
 HEAVY_MODULES = [
     "test_augment.py",
@@ -135,3 +138,19 @@ def copy_model_dir(src: Path, dst: Path) -> Path:
         if (src / name).exists():
             shutil.copy2(src / name, dst / name)
     return dst
+
+
+def assert_same_as_one_process(path: str, outcome, row: dict) -> None:
+    """An engine's row for ``path`` (Ray, Spark, ``scale.predict_pictures``: label, confidence,
+    probabilities, box, digits, reason, error) says what one process said (``outcome``: a Prediction
+    or the error), bit for bit. The error's wording may differ: the engines may read bytes, not files."""
+    if isinstance(outcome, Exception):
+        assert row["label"] == -1 and row["error"] and row["box"] is None, path
+        return
+    assert row["error"] is None and row["digits"] == outcome.digits and row["reason"] == outcome.reason, path
+    assert row["label"] == (-1 if outcome.label is None else outcome.label), path
+    if outcome.label is not None:
+        assert tuple(float(x) for x in row["probabilities"]) == outcome.probabilities, path
+    if outcome.confidence is not None:
+        assert row["confidence"] == np.float32(outcome.confidence), path
+    assert (tuple(row["box"]) if row["box"] is not None else None) == outcome.box, path

@@ -39,6 +39,8 @@ def package_copy(tmp_path) -> Path:
         ("runtime/records.py", "from ..serve import Settings"),  # the server sits above the runtime
         ("serve/app.py", "from ..training import data"),
         ("web/bundle.py", "from ..export import parity"),  # the page sits on the runtime only
+        ("scale/spark.py", "from ..export import parity"),  # so do the cluster engines
+        ("runtime/batch.py", "from ..scale import spark_predict"),  # and the runtime never imports them
     ],
 )
 def test_the_import_contracts_bite(package_copy, module, forbidden):

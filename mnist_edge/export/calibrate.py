@@ -19,7 +19,9 @@ import numpy as np
 from ..runtime.trust import Trust, negative_entropy, structure, temperature_scale
 
 ECE_BINS = 15
-REJECT_RATE = 0.001  # of validation digits rejected by the entropy threshold (0.003 turned away 1.5 % of real digit pictures)
+REJECT_RATE = (
+    0.001  # of validation digits rejected by the entropy threshold (0.003 turned away 1.5 % of real digit pictures)
+)
 STRUCTURE_RATE = 0.001  # a stroke/loop count reached by more validation digits than this is allowed
 FALLBACK_VALIDATION = 5000  # images, when the training record names no validation split
 

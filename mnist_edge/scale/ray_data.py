@@ -18,21 +18,14 @@ onnxruntime call is row-independent).
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from ..errors import ImageError, first_line
-from ..runtime.predictor import Prediction, Predictor, predict_found
-from ..runtime.preprocess import read_digits
+from .pictures import load_predictor, predict_pictures
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     import ray.data
 
-COLUMNS = ("path", "label", "confidence", "probabilities", "box", "digits", "reason", "error")
 BATCH_SIZE = 256
 
 
@@ -76,66 +69,27 @@ class PredictorActor:
     """A callable class for ``map_batches``: builds its Predictor once, in the actor (a session cannot be pickled)."""
 
     def __init__(self, model: str | bytes | None = None, threads: int = 1):
-        self._tmp = None
-        if isinstance(model, bytes):
-            fd, name = tempfile.mkstemp(suffix=".onnx", prefix="mnist-edge-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(model)
-            self._tmp = model = name
-        self.predictor = Predictor(model, threads=threads)
-
-    def __del__(self):
-        if self._tmp:
-            Path(self._tmp).unlink(missing_ok=True)
+        self.predictor = load_predictor(model, threads)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         import pyarrow as pa
 
         paths = [str(p) for p in batch.column("path").to_pylist()]
         blobs = batch.column("bytes").to_pylist() if "bytes" in batch.column_names else [None] * len(paths)
-        n = len(paths)
-        found, ok, errors = [], [], [None] * n
-        for i, (path, blob) in enumerate(zip(paths, blobs, strict=True)):
-            try:
-                found.append(read_digits(blob if blob is not None else _read(path)))
-                ok.append(i)
-            except ImageError as e:
-                errors[i] = e.reason
-            except Exception as e:  # one odd picture never stops the job
-                errors[i] = f"unexpected {type(e).__name__}: {first_line(e)}"
-        predictions: list[Prediction | None] = [None] * n
-        for i, prediction in zip(ok, predict_found(self.predictor, found), strict=True):
-            predictions[i] = prediction
-        probs = np.full((n, 10), np.nan, np.float32)
-        labels = np.full(n, -1, np.int64)
-        confidence = np.full(n, np.nan, np.float32)
-        for i, p in enumerate(predictions):
-            if p is not None and p.label is not None:
-                labels[i], probs[i] = p.label, p.probabilities
-            if p is not None and p.confidence is not None:
-                confidence[i] = p.confidence
+        result = predict_pictures(
+            self.predictor, [blob if blob is not None else path for path, blob in zip(paths, blobs, strict=True)]
+        )
         columns: dict[str, Any] = {
             "path": pa.array(paths, pa.string()),
-            "label": pa.array(labels),
-            "confidence": pa.array(confidence),
-            "probabilities": pa.FixedSizeListArray.from_arrays(pa.array(probs.reshape(-1)), 10),
+            "label": pa.array(result.label),
+            "confidence": pa.array(result.confidence),
+            "probabilities": pa.FixedSizeListArray.from_arrays(pa.array(result.probabilities.reshape(-1)), 10),
             "box": pa.array(
-                [list(p.box) if p is not None and p.box else None for p in predictions], pa.list_(pa.int64())
+                [b if found else None for b, found in zip(result.box.tolist(), result.has_box, strict=True)],
+                pa.list_(pa.int64()),
             ),
-            "digits": pa.array([p.digits if p is not None else None for p in predictions], pa.string()),
-            "reason": pa.array([p.reason if p is not None else None for p in predictions], pa.string()),
-            "error": pa.array(errors, pa.string()),
+            "digits": pa.array(result.digits, pa.string()),
+            "reason": pa.array(result.reason, pa.string()),
+            "error": pa.array(result.error, pa.string()),
         }
         return pa.table(columns)
-
-
-def _read(path: str) -> bytes:
-    """A local path or any URI pyarrow can open (s3://, gs://, hdfs://, abfs://)."""
-    if "://" not in path:
-        with open(path, "rb") as f:
-            return f.read()
-    from pyarrow import fs
-
-    filesystem, inner = fs.FileSystem.from_uri(path)
-    with filesystem.open_input_stream(inner) as f:
-        return f.read()
