@@ -74,9 +74,11 @@ def main() -> None:
         ).drop("content")
     predictions.write.parquet(args.out)
     written = spark.read.parquet(args.out)
-    rows, failed = written.count(), written.where(F.col("label") < 0).count()
+    rows, failed = written.count(), written.where(F.col("error").isNotNull()).count()
+    nothing = written.where(F.col("digits") == "").count()
     print(
-        f"wrote {rows} predictions ({failed} pictures unusable) to {args.out} in {time.perf_counter() - started:.1f} s"
+        f"wrote {rows} predictions ({failed} pictures unusable, {nothing} with no digit) to {args.out}"
+        f" in {time.perf_counter() - started:.1f} s"
     )
     spark.stop()
 

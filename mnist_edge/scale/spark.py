@@ -72,14 +72,14 @@ def spark_predict(
     )
     struct = F.col(_STRUCT)
     added = [struct[c].alias(c) for c in PREDICTION_COLUMNS if c != "box"]
-    box = F.when(struct["has_box"], struct["box"]).alias("box")  # the UDF cannot return null arrays
+    box = F.when(struct["has_box"] == 1, struct["box"]).alias("box")  # the UDF cannot return null arrays
     added.insert(PREDICTION_COLUMNS.index("box"), box)
     return df.withColumn(_STRUCT, predict(F.col(source))).select(*(df[c] for c in df.columns), *added)
 
 
 def return_type():
     """The UDF's struct: one field per prediction column (nullable, as pandas UDF results always are)."""
-    from pyspark.sql.types import ArrayType, BooleanType, FloatType, LongType, StringType, StructField, StructType
+    from pyspark.sql.types import ArrayType, FloatType, LongType, StringType, StructField, StructType
 
     return StructType(
         [
@@ -87,7 +87,7 @@ def return_type():
             StructField("confidence", FloatType()),
             StructField("probabilities", ArrayType(FloatType(), False)),
             StructField("box", ArrayType(LongType(), False)),
-            StructField("has_box", BooleanType()),
+            StructField("has_box", LongType()),  # 0/1: predict_batch_udf has no boolean fields
             StructField("digits", StringType()),
             StructField("reason", StringType()),
             StructField("error", StringType()),
@@ -110,7 +110,7 @@ def make_predict_fn(model: str | bytes | None, threads: int):
             "confidence": result.confidence,
             "probabilities": result.probabilities,
             "box": result.box,
-            "has_box": result.has_box,
+            "has_box": result.has_box.astype(np.int64),
             "digits": np.array(result.digits, dtype=object),
             "reason": np.array(result.reason, dtype=object),
             "error": np.array(result.error, dtype=object),
