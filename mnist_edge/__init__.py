@@ -4,4 +4,4 @@ This top-level package stays light on purpose: ``mnist_edge.runtime`` must be
 importable without TensorFlow, so nothing here may import it.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

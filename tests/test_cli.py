@@ -41,7 +41,7 @@ def run_without_tensorflow(*args, cwd=None) -> subprocess.CompletedProcess:
 def test_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"mnist-edge, version {__version__}"
-    assert __version__ == "0.2.0"
+    assert __version__ == "0.3.0"
 
 
 def test_usage_errors_exit_2():
