@@ -154,3 +154,23 @@ def assert_same_as_one_process(path: str, outcome, row: dict) -> None:
     if outcome.confidence is not None:
         assert row["confidence"] == np.float32(outcome.confidence), path
     assert (tuple(row["box"]) if row["box"] is not None else None) == outcome.box, path
+
+
+def run_example_bounded(script: str, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    """``examples/<script> args`` in its own process group, killed with its children (Ray, Spark) after
+    ``timeout`` seconds: the test fails instead of hanging."""
+    import signal
+
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, str(root / "examples" / script), *args]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail(f"{script} hung for {timeout} s:\n{err[-3000:]}")
+    return subprocess.CompletedProcess(command, process.returncode, out, err)

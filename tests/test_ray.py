@@ -7,16 +7,13 @@ takes longer than TIMEOUT, so a starved actor pool fails the test instead of han
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import assert_same_as_one_process
+from conftest import assert_same_as_one_process, run_example_bounded
 from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime import Predictor, predict_files, shipped_model_path
 from mnist_edge.training.data import load_path
@@ -41,18 +38,7 @@ def pictures(tmp_path_factory, sample_dir) -> Path:
 
 
 def run_example(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(ROOT / "examples" / "ray_predict.py"), *args]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
-    )
-    try:
-        out, err = process.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        pytest.fail(f"Ray example hung for {TIMEOUT} s:\n{err[-3000:]}")
-    return subprocess.CompletedProcess(command, process.returncode, out, err)
+    return run_example_bounded("ray_predict.py", *args, timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize("read", ["ray-reads-bytes", "actors-read-paths"])
