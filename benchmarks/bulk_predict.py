@@ -89,6 +89,15 @@ def as_rows(outcomes) -> list:
     return [(p, None if isinstance(o, Exception) else row(o.digits, o.label, o.probabilities)) for p, o in outcomes]
 
 
+def table_rows(table) -> list:
+    """An engine's Arrow table as ``as_rows`` gives one process's outcomes (Spark's ``file:`` paths as plain paths)."""
+    columns = (table.column(c).to_pylist() for c in ("path", "digits", "label", "probabilities"))
+    return [
+        (p.removeprefix("file:"), None if digits is None else row(digits, lab, pr))
+        for p, digits, lab, pr in zip(*columns, strict=True)
+    ]
+
+
 def row(digits: str, label: int | None, probabilities) -> tuple:
     single = label is not None and label >= 0
     return digits, label if single else -1, tuple(float(x) for x in probabilities) if single else None
@@ -195,17 +204,7 @@ def bench_ray(sets: dict[str, list[str]], reference: dict, results: dict, runs: 
                     )
                     best_twice = min(best_twice, twice)
                 table = table.sort_by("path")
-                got = [
-                    (p, None if digits is None else row(digits, lab, pr))
-                    for p, digits, lab, pr in zip(
-                        table.column("path").to_pylist(),
-                        table.column("digits").to_pylist(),
-                        table.column("label").to_pylist(),
-                        table.column("probabilities").to_pylist(),
-                        strict=True,
-                    )
-                ]
-                assert got == sorted(reference[name]), f"{mode} disagrees with one process"
+                assert table_rows(table) == sorted(reference[name]), f"{mode} disagrees with one process"
                 marginal = max(best_twice - best, 1e-9)  # the same pictures again, pool start-up excluded
                 results["sets"][name]["figures"][mode] = {
                     "wall_s": round(best, 3),
@@ -268,17 +267,7 @@ def bench_spark(sets: dict[str, list[str]], reference: dict, results: dict, runs
                     )
                     best = min(best, wall)
                 table = table.sort_by("path")
-                got = [
-                    (p.removeprefix("file:"), None if digits is None else row(digits, lab, pr))
-                    for p, digits, lab, pr in zip(
-                        table.column("path").to_pylist(),
-                        table.column("digits").to_pylist(),
-                        table.column("label").to_pylist(),
-                        table.column("probabilities").to_pylist(),
-                        strict=True,
-                    )
-                ]
-                assert got == sorted(reference[name]), f"{mode} disagrees with one process"
+                assert table_rows(table) == sorted(reference[name]), f"{mode} disagrees with one process"
                 results["sets"][name]["figures"][mode] = {
                     "wall_s": round(best, 3),
                     "pictures_per_s": round(len(paths) / best, 1),
