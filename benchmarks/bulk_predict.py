@@ -205,13 +205,15 @@ def bench_ray(sets: dict[str, list[str]], reference: dict, results: dict, runs: 
                     best_twice = min(best_twice, twice)
                 table = table.sort_by("path")
                 assert table_rows(table) == sorted(reference[name]), f"{mode} disagrees with one process"
-                marginal = max(best_twice - best, 1e-9)  # the same pictures again, pool start-up excluded
+                marginal = best_twice - best  # the same pictures again, pool start-up excluded
+                if marginal <= 0.05 * best:  # too few pictures (or too noisy) to tell the work from the start-up
+                    marginal = float("nan")
                 results["sets"][name]["figures"][mode] = {
                     "wall_s": round(best, 3),
                     "pictures_per_s": round(len(paths) / best, 1),
                     "speedup_with_startup": round(one_wall / best, 2),
-                    "once_started_s": round(marginal, 3),
-                    "speedup": round(one_wall / marginal, 2),
+                    "once_started_s": None if marginal != marginal else round(marginal, 3),
+                    "speedup": None if marginal != marginal else round(one_wall / marginal, 2),
                     "target_speedup": TARGET_RAY,
                 }
     finally:
@@ -299,7 +301,9 @@ def report(results: dict, workers: int) -> None:
                 line += f"  {f['pictures_per_cpu_s']:,.0f} per CPU-second"
             if "once_started_s" in f:
                 line += f"; {f['speedup_with_startup']:.2f}x with its actor pool's start-up; once started"
-            if "speedup" in f:
+            if f.get("speedup", 0) is None:
+                line += "  n/a (too few pictures to tell the work from the start-up)"
+            elif "speedup" in f:
                 ok = "met" if f["speedup"] >= f["target_speedup"] else "MISSED"
                 line += f"  {f['speedup']:.2f}x (target >= {f['target_speedup']}x: {ok})"
                 if "efficiency" in f:
