@@ -7,6 +7,7 @@ import json
 import numpy as np
 import onnx
 import pytest
+from PIL import Image
 
 from conftest import copy_model_dir, run_cli
 from mnist_edge.contract import CARD_KEY, PREPROCESSING_SPEC
@@ -67,7 +68,11 @@ def test_export_writes_both_models_with_cards_and_passes_parity(exported):
         assert len(card["source"]["keras_model_sha256"]) == 64
         assert 0.9 < card["test_accuracy"] <= 1.0
     assert not list(exported["dir"].glob(".*tmp*")), "temporary files left behind"
-    assert json.loads((exported["dir"] / "parity.json").read_text())["passed"] is True
+    report = json.loads((exported["dir"] / "parity.json").read_text())
+    assert report["passed"] is True
+    diagram = exported["dir"] / report["trust"]["reliability_png"]  # the reliability diagram beside the models
+    with Image.open(diagram) as image:
+        assert image.format == "PNG" and image.width > 400 and image.height > 200
 
 
 def test_predictor_reads_the_card_and_batches(exported, mnist):

@@ -372,7 +372,7 @@ def run_parity(
         from .reliability import reliability_png
 
         picture = reliability_file(model_dir, len(x_test), len(mnist.x_test))
-        reliability_png(report["trust"], picture)
+        reliability_png(report["trust"], picture, LABELS)
         report["trust"]["reliability_png"] = picture.name
     path = report_file(model_dir, len(x_test), len(mnist.x_test))
     write_json(path, report)

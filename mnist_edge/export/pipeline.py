@@ -29,7 +29,7 @@ from ..training.data import Mnist, check_source, load_mnist, subsample, to_model
 from .calibrate import fit_trust, validation_split
 from .card import add_card, card_source_keras_sha, model_card, training_record
 from .convert import check_keras_path, keras_to_onnx, load_keras_model
-from .parity import DEFAULT_RUNTIMES, FP32, INT8, PORTABLE, Gate, parity_report, reliability_file, report_file
+from .parity import DEFAULT_RUNTIMES, FP32, INT8, LABELS, PORTABLE, Gate, parity_report, reliability_file, report_file
 from .quantize import QUANTIZE_MODES, quantize
 from .runtimes import RUNTIMES
 
@@ -127,7 +127,7 @@ def write_reliability(report: dict, path: Path) -> None:
     from .reliability import reliability_png
 
     if report.get("trust"):
-        reliability_png(report["trust"], path)
+        reliability_png(report["trust"], path, LABELS)
         report["trust"]["reliability_png"] = path.name
 
 

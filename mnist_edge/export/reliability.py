@@ -16,12 +16,11 @@ PANEL = 220  # pixels a side of one plot
 MARGIN = 30
 
 
-def reliability_png(trust: dict, path: str | Path) -> None:
-    """Write the diagram for ``report["trust"]`` to ``path`` (atomically)."""
+def reliability_png(trust: dict, path: str | Path, names: dict[str, str] | None = None) -> None:
+    """Write the diagram for ``report["trust"]`` to ``path`` (atomically); ``names``: a title per model kind."""
     import io
 
-    from .parity import LABELS
-
+    names = names or {}
     kinds = list(trust["reliability"])
     width = 2 * (PANEL + 2 * MARGIN)
     height = len(kinds) * (PANEL + 2 * MARGIN)
@@ -33,7 +32,7 @@ def reliability_png(trust: dict, path: str | Path) -> None:
             x0, y0 = col * (PANEL + 2 * MARGIN) + MARGIN, row * (PANEL + 2 * MARGIN) + MARGIN
             _panel(draw, x0, y0, accuracy, counts)
             ece = trust["models"][kind][f"ece_{when}"]
-            title = f"{LABELS.get(kind, kind)}, {when} T: ECE {ece:.2%}"
+            title = f"{names.get(kind, kind)}, {when} T: ECE {ece:.2%}"
             draw.text((x0, y0 - MARGIN + 8), title, fill="black")
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
