@@ -43,20 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+from harness import CHROMIUM_ARGS  # noqa: E402 - the flags that keep Chromium off the network, as the tests use
 
 MODULE = ROOT / "mnist_edge" / "web" / "static" / "preprocess.js"
 DEFAULT_OUT = ROOT / "build" / "web-parity"
 DEFAULT_JSON = Path(__file__).resolve().parent / "web_parity.json"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MAX_TENSOR_DIFF = 1 / 255
 MNIST_AGREEMENT = 1.0
 PHOTO_AGREEMENT = 0.99

@@ -81,6 +81,22 @@ def sample_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def sample(sample_dir):
+    """The small real MNIST sample (tests/data/mnist-sample), loaded."""
+    from mnist_edge.training.data import load_path
+
+    return load_path(sample_dir)
+
+
+@pytest.fixture(scope="session")
+def predictor():
+    """The shipped int8 model, loaded once (a Predictor is safe to share)."""
+    from mnist_edge.runtime import Predictor
+
+    return Predictor()
+
+
+@pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The full MNIST files; the pipeline tests need them and fail loudly without them."""
     value = os.environ.get("MNIST_EDGE_DATA")

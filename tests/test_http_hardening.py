@@ -16,16 +16,9 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 import http_service  # noqa: E402
 
-from mnist_edge.runtime import Predictor  # noqa: E402
-
 pytestmark = pytest.mark.runtime
 
 DIGIT = ROOT / "examples" / "digits" / "mnist_test_00000_label_7.png"
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor()
 
 
 @pytest.fixture

@@ -10,22 +10,11 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli
-from mnist_edge.runtime import Predictor, format_line, predict_files, prediction_record, read_digits
-from mnist_edge.training.data import load_path
+from mnist_edge.runtime import format_line, predict_files, prediction_record, read_digits
 
 pytestmark = pytest.mark.runtime
 
 HEIGHT = 80  # digit height in the test pictures, pixels
-
-
-@pytest.fixture(scope="module")
-def sample(sample_dir):
-    return load_path(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor()
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,8 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli
-from mnist_edge.runtime import ImageError, Predictor, preprocess, read_digit
+from mnist_edge.runtime import ImageError, preprocess, read_digit
 from mnist_edge.runtime.decode import MAX_DECODED_BYTES, WORK_MIN_SHORT, decode
-from mnist_edge.training.data import load_path
 
 pytestmark = pytest.mark.runtime
 
@@ -27,16 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = importlib.util.spec_from_file_location("picture_sets", ROOT / "benchmarks" / "picture_sets.py")
 picture_sets = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(picture_sets)
-
-
-@pytest.fixture(scope="module")
-def sample(sample_dir):
-    return load_path(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor()
 
 
 def encoded(img: Image.Image, fmt: str = "PNG", **options) -> bytes:

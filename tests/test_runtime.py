@@ -14,7 +14,6 @@ from PIL import Image
 from conftest import BLOCK_HEAVY_IMPORTS, HEAVY
 from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime import ImageError, ModelError, Predictor, preprocess
-from mnist_edge.training.data import load_path
 
 
 def test_runtime_and_predict_cli_import_no_heavy_module():
@@ -31,11 +30,6 @@ def test_runtime_and_predict_cli_import_no_heavy_module():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
-
-
-@pytest.fixture(scope="module")
-def sample(sample_dir):
-    return load_path(sample_dir)
 
 
 def test_mnist_digits_pass_through_unchanged(sample):

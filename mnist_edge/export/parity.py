@@ -369,11 +369,9 @@ def run_parity(
     trust = card_trust(onnx_models[FP32]) if FP32 in onnx_models else None
     report = parity_report(keras_model, onnx_models, x_test, y_test, keras_path, gate, measure_speed, runtimes, trust)
     if trust is not None:
-        from .reliability import reliability_png
+        from .reliability import write_reliability
 
-        picture = reliability_file(model_dir, len(x_test), len(mnist.x_test))
-        reliability_png(report["trust"], picture, LABELS)
-        report["trust"]["reliability_png"] = picture.name
+        write_reliability(report, reliability_file(model_dir, len(x_test), len(mnist.x_test)), LABELS)
     path = report_file(model_dir, len(x_test), len(mnist.x_test))
     write_json(path, report)
     return {**report, "report_file": str(path)}

@@ -31,6 +31,7 @@ from .card import add_card, card_source_keras_sha, model_card, training_record
 from .convert import check_keras_path, keras_to_onnx, load_keras_model
 from .parity import DEFAULT_RUNTIMES, FP32, INT8, LABELS, PORTABLE, Gate, parity_report, reliability_file, report_file
 from .quantize import QUANTIZE_MODES, quantize
+from .reliability import write_reliability
 from .runtimes import RUNTIMES
 
 SET_FILES = (FP32_FILE, INT8_FILE, PORTABLE_FILE)  # published together, as one set
@@ -77,7 +78,7 @@ def export(
         describe(staged, report, model_path, keras_sha, mnist, config, trust_fields)
         finals, removed = publish(staged, out_dir, keras_sha)
     saved = report_file(out_dir, len(x_test), len(mnist.x_test))  # parity.first-N.json for a partial run
-    write_reliability(report, reliability_file(out_dir, len(x_test), len(mnist.x_test)))
+    write_reliability(report, reliability_file(out_dir, len(x_test), len(mnist.x_test)), LABELS)
     write_json(saved, report)
     files = {k: str(finals[k]) for k in report["models"] if k in finals}
     return {"files": files, "removed": removed, "parity": report, "report_file": str(saved)}
@@ -120,15 +121,6 @@ def calibrate(fp32_path: Path, mnist: Mnist, training: dict | None) -> dict:
     x_val, y_val, where = validation_split(mnist, training)
     probabilities = batched(onnx_runner(onnx_session(fp32_path)), x_val)
     return fit_trust(probabilities, y_val, x_val, where)
-
-
-def write_reliability(report: dict, path: Path) -> None:
-    """The reliability diagram beside the models, named in the report."""
-    from .reliability import reliability_png
-
-    if report.get("trust"):
-        reliability_png(report["trust"], path, LABELS)
-        report["trust"]["reliability_png"] = path.name
 
 
 def check(report: dict, config: ExportConfig) -> None:

@@ -16,6 +16,13 @@ PANEL = 220  # pixels a side of one plot
 MARGIN = 30
 
 
+def write_reliability(report: dict, path: Path, names: dict[str, str] | None = None) -> None:
+    """The reliability diagram of ``report["trust"]`` at ``path``, named in the report; nothing without trust."""
+    if report.get("trust"):
+        reliability_png(report["trust"], path, names)
+        report["trust"]["reliability_png"] = path.name
+
+
 def reliability_png(trust: dict, path: str | Path, names: dict[str, str] | None = None) -> None:
     """Write the diagram for ``report["trust"]`` to ``path`` (atomically); ``names``: a title per model kind."""
     import io
