@@ -42,6 +42,9 @@ class TrainConfig:
     distortion: Distortion | None = None  # random affine/elastic distortion of training batches
     printed_digits: float = 0.0  # share of training examples replaced by printed digits (training fonts)
     picture_noise: PictureNoise | None = None  # pen width, blur, noise, broken strokes (probabilities)
+    # share of training examples replaced by non-digits (training/negatives.py) with the uniform
+    # distribution as their target: outlier exposure, for the card's "not a digit" rule (issue 13)
+    negatives: float = 0.0
     validation: int = 0  # training images held out to pick the best epoch
     patience: int | None = None  # early stopping on validation accuracy
     # exponential moving average of the weights, updated every step with this momentum (0.999 ≈ the
