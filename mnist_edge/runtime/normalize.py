@@ -40,10 +40,10 @@ def digit_tensor(soft: np.ndarray) -> np.ndarray | None:
     size = (max(1, round(w * s)), max(1, round(h * s)))
     big = cv2.resize(soft, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
     big = _match_stroke_width(big)
-    ys, xs = np.nonzero(big > 0.05)
-    if len(ys) == 0:
+    x, y, bw, bh = cv2.boundingRect((big > 0.05).view(np.uint8))
+    if bw == 0:
         return None
-    return fit_and_center(big[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+    return fit_and_center(big[y : y + bh, x : x + bw])
 
 
 def _match_stroke_width(big: np.ndarray) -> np.ndarray:

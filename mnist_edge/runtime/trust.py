@@ -53,10 +53,14 @@ class Trust:
             return np.array(_scaled_row(probabilities.tolist(), self.temperature), probabilities.dtype)
         return temperature_scale(probabilities, self.temperature)
 
-    def rejects(self, calibrated: np.ndarray, pixels: np.ndarray | None = None) -> bool:
-        """True when one input is not a digit: its calibrated probabilities ``[10]``, its 784 pixels."""
+    def rejects(self, calibrated: np.ndarray | list[float], pixels: np.ndarray | None = None) -> bool:
+        """True when one input is not a digit: its calibrated probabilities ``[10]``, its 784 pixels.
+
+        The entropy rule comes first: the stroke and loop counts are needed only when it accepts.
+        """
         if self.threshold is not None:
-            neg_entropy = sum(p * math.log(p) for p in calibrated.tolist() if p > 0)
+            values = calibrated.tolist() if isinstance(calibrated, np.ndarray) else calibrated
+            neg_entropy = sum(p * math.log(p) for p in values if p > 0)
             if neg_entropy < self.threshold:
                 return True
         if pixels is None or (self.max_strokes is None and self.max_loops is None):
