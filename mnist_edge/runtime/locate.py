@@ -101,9 +101,10 @@ def find_strokes(
     ink, dark = ink_map(gray, kernel or paper_kernel(gray), dark)
     if short >= SMOOTH_MIN_SIDE:
         ink = cv2.blur(ink, (3, 3))  # sensor noise; a small picture has no pixel to spare
-    if int(ink.max()) < MIN_PEAK_INK:
+    peak = int(ink.max())
+    if peak < MIN_PEAK_INK:
         return ink, dark, []
-    groups = _groups_at(ink, _threshold(ink), short)
+    groups = _groups_at(ink, _threshold(peak), short)
     artifacts = [g for g in groups if _frame_artifact(g, w, h)]
     if artifacts:
         # a table edge or the dark corner of a tilted page sets the threshold so high that a faint
@@ -112,8 +113,9 @@ def find_strokes(
         cv2.drawContours(hidden, [c for g in artifacts for c in g.contours], -1, 1, thickness=-1)
         hidden = cv2.dilate(hidden, np.ones((5, 5), np.uint8))
         rest = np.where(hidden > 0, 0, ink).astype(np.uint8)
-        if int(rest.max()) >= MIN_PEAK_INK:
-            groups = _groups_at(ink, _threshold(rest), short)
+        rest_peak = int(rest.max())
+        if rest_peak >= MIN_PEAK_INK:
+            groups = _groups_at(ink, _threshold(rest_peak), short)
     ranked = [g for g in sorted(groups, key=lambda g: _score(g, w, h), reverse=True) if _score(g, w, h) > 0]
     if ranked and kernel is None:
         x0, y0, x1, y1 = ranked[0].box
@@ -125,8 +127,9 @@ def find_strokes(
     return ink, dark, ranked
 
 
-def _threshold(ink: np.ndarray) -> int:
-    return max(MIN_INK, int(int(ink.max()) * INK_FRACTION))
+def _threshold(peak: int) -> int:
+    """The ink level of a stroke, from the darkest ink's (``peak``, 0…255)."""
+    return max(MIN_INK, int(peak * INK_FRACTION))
 
 
 def _groups_at(ink: np.ndarray, threshold: int, short: int) -> list[Strokes]:
