@@ -24,8 +24,9 @@ def looks_like_mnist(gray: np.ndarray) -> bool:
     """28×28, light on a dark border, mass near the centre: already normalised, pass it through."""
     if gray.shape != (SIDE, SIDE):
         return False
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    if np.count_nonzero(border > 25) * 2 >= border.size:  # the border's median is not dark
+    bright = gray > 25
+    on_border = np.count_nonzero(bright) - np.count_nonzero(bright[1:-1, 1:-1])
+    if on_border * 2 >= 4 * SIDE - 4:  # the border's median is not dark
         return False
     m = cv2.moments(gray)
     if m["m00"] <= 0:
