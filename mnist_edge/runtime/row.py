@@ -18,6 +18,8 @@ needs to be wider still (``SOLO_ASPECT``) to be cut: a wide 0 must stay one digi
 
 from __future__ import annotations
 
+import statistics
+
 import cv2
 import numpy as np
 
@@ -44,7 +46,7 @@ def digits_in_row(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]
     if not groups:
         return []
     row = _grow(groups, size)
-    height = float(np.median([g.box[3] - g.box[1] for g in row]))
+    height = float(statistics.median(g.box[3] - g.box[1] for g in row))
     if len(row) == 1:  # one digit, or a number written so close its digits are one group: more evidence needed
         digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT)
     else:
