@@ -9,7 +9,8 @@ reads the page's own clocks (performance.now(), from navigation start):
   profile) and a revisit (same profile: the browser's cache and compiled-WASM cache); on the first
   visit also when the .wasm finished downloading and when the session was created;
 - first digit: the first drawn digit's answer after ready, and each following one: preprocessing
-  (canvas pixels → 784 floats) + the model, as the page shows it;
+  (reading the canvas's pixels, the pad at half size, then preprocess.js → 784 floats; the reading
+  alone is readMs) + the model, as the page shows it;
 - a photo-like picture (240 px JPEG) the same way;
 - page weight: bytes over the wire per file (Resource Timing), and what gzip -9 would send.
 Timings on a shared machine are noisy: read them as orders of magnitude and ratios within one run.
@@ -128,8 +129,12 @@ def main() -> int:
         "ready_ms_first_visit": summary([v["ready_ms"] for v in visits]),
         "ready_ms_revisit": summary([v["revisit_ready_ms"] for v in visits]),
         "first_digit_ms": summary([v["first_digit_ms"] for v in visits]),
-        "digit_ms": {key: summary([d[key] for d in draws]) for key in ("totalMs", "preprocessMs", "inferenceMs")},
-        "photo_ms": {key: summary([p[key] for p in photos]) for key in ("totalMs", "preprocessMs", "inferenceMs")},
+        "digit_ms": {
+            key: summary([d[key] for d in draws]) for key in ("totalMs", "preprocessMs", "readMs", "inferenceMs")
+        },
+        "photo_ms": {
+            key: summary([p[key] for p in photos]) for key in ("totalMs", "preprocessMs", "readMs", "inferenceMs")
+        },
         "drawn_correct": sum(d["label"] == DIGITS[i % len(DIGITS)] for i, d in enumerate(draws)) / len(draws),
         "page_weight": visits[0]["weight"],
         "external_requests": external,
