@@ -174,7 +174,7 @@ def pad_reading(page):
 
 
 def pad_png(page) -> bytes:
-    """The pad as the PNG the page drew (what the model's preprocessing read)."""
+    """The pad as the PNG the page drew, at full size (its preprocessing reads it at half size: pad_reading)."""
     import base64
 
     url = page.evaluate("document.getElementById('pad').toDataURL('image/png')")

@@ -1,7 +1,8 @@
 """The web page in headless Chromium: draw digits, upload photos, same answers as the Python runtime.
 
 Every answer is checked against `Predictor` (what `mnist-edge predict` runs) on the very file the
-page read: the pad saved as PNG, or the uploaded picture. No request may leave the loopback host.
+page read: the pad saved as PNG (and, tensor against tensor, the half-size picture the page reads from
+it), or the uploaded picture. No request may leave the loopback host.
 """
 
 from __future__ import annotations
