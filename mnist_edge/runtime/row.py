@@ -35,6 +35,7 @@ SOLO_ASPECT = 1.5  # a group alone (no other digit in its row) is looked at as s
 PART_HEIGHT = 0.55  # each piece of a cut is at least this fraction of the group's height tall,
 PART_WIDTH = 0.12  # …this fraction of its height wide,
 PART_INK = 0.08  # …and holds this fraction of its ink
+ONE_HEIGHT = 0.8  # a piece this tall may be narrower than PART_WIDTH (a "1")
 VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's width from its middle
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
 
@@ -101,17 +102,17 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
     multiplies the aspect ratios that call for a cut)."""
     x0, y0, x1, y1 = g.box
     gw, gh = x1 - x0, y1 - y0
-    if gw <= SPLIT_ASPECT * max(gh, digit_h):
-        return [g]
+    height = max(gh, digit_h)
+    if len(g.contours) < 2 and gw <= SPLIT_ASPECT * height:
+        return [g]  # one stroke no wider than a digit
     mask = np.zeros((gh, gw), np.uint8)
     cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
     columns = mask.sum(axis=0)
-    height = max(gh, digit_h)
     total = float(mask.sum())
     spans = _merge_small(mask, _blank_separated(columns), gh, total)
     apart = all(b[0] - a[1] >= CLEAR_GAP * gh for a, b in zip(spans, spans[1:], strict=False))
     if gw <= SPLIT_ASPECT * strict * height and not (len(spans) > 1 and apart):
-        return [g]  # a lone group is cut below SOLO_ASPECT only where its digits stand clearly apart
+        return [g]  # narrower than SPLIT_ASPECT (SOLO_ASPECT alone): cut only where digits stand clearly apart
     touch = height * (strict if len(spans) == 1 else 1.0)  # digits apart already: a number, not one wide digit
     cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, touch)]
     for ranges in (cuts, spans):  # touching digits cut, else only the blank-separated ones
@@ -181,4 +182,5 @@ def _piece(mask: np.ndarray, a: int, b: int, x0: int, y0: int) -> tuple[Strokes,
 def _digit_sized(piece: tuple[Strokes, int, float], group_h: int, total_ink: float) -> bool:
     strokes, height, ink = piece
     width = strokes.box[2] - strokes.box[0]
-    return height >= PART_HEIGHT * group_h and width >= PART_WIDTH * group_h and ink >= PART_INK * total_ink
+    wide_enough = width >= PART_WIDTH * group_h or height >= ONE_HEIGHT * group_h  # a "1" may be a hairline
+    return height >= PART_HEIGHT * group_h and wide_enough and ink >= PART_INK * total_ink
