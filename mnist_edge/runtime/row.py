@@ -36,6 +36,7 @@ PART_HEIGHT = 0.55  # each piece of a cut is at least this fraction of the group
 PART_WIDTH = 0.12  # …this fraction of its height wide,
 PART_INK = 0.08  # …and holds this fraction of its ink
 ONE_HEIGHT = 0.8  # a piece this tall may be narrower than PART_WIDTH (a "1")
+STRAIGHT = 0.3  # a stroke whose tightest rotated box is this much narrower than long is straight (a "1")
 VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's width from its middle
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
 
@@ -113,6 +114,8 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
     apart = all(b[0] - a[1] >= CLEAR_GAP * gh for a, b in zip(spans, spans[1:], strict=False))
     if gw <= SPLIT_ASPECT * strict * height and not (len(spans) > 1 and apart):
         return [g]  # narrower than SPLIT_ASPECT (SOLO_ASPECT alone): cut only where digits stand clearly apart
+    if gw <= SPLIT_ASPECT * height and not any(_straight(mask[:, a:b]) for a, b in spans):
+        return [g]  # two digits this narrow: one of them is a "1" (the arcs of a broken 0 are not straight)
     touch = height * (strict if len(spans) == 1 else 1.0)  # digits apart already: a number, not one wide digit
     cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, touch)]
     for ranges in (cuts, spans):  # touching digits cut, else only the blank-separated ones
@@ -162,6 +165,15 @@ def _cut_touching(columns: np.ndarray, a: int, b: int, height: float) -> list[tu
     offset = np.abs(np.arange(lo, hi) - middle) / max(reach, 1)
     cut = lo + int(np.argmin(window / max(height, 1.0) + 0.2 * offset))
     return _cut_touching(columns, a, cut, height) + _cut_touching(columns, cut, b, height)
+
+
+def _straight(part: np.ndarray) -> bool:
+    """Whether the ink of ``part`` is one straight stroke (a "1"): its tightest rotated box is thin."""
+    points = cv2.findNonZero(part)
+    if points is None:
+        return False
+    (_, _), (a, b), _ = cv2.minAreaRect(points)
+    return min(a, b) <= STRAIGHT * max(a, b)
 
 
 def _piece(mask: np.ndarray, a: int, b: int, x0: int, y0: int) -> tuple[Strokes, int, float]:
