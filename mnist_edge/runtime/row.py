@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .locate import Strokes
+from .locate import MIN_INK, MIN_PEAK_INK, Strokes
 
 ROW_HEIGHT = 0.6  # a neighbour's height is within this ratio (and its inverse) of the row's digits
 ROW_ALIGN = 0.35  # …its centre within this many digit heights of the row's line,
@@ -38,14 +38,22 @@ PART_INK = 0.08  # …and holds this fraction of its ink
 ONE_HEIGHT = 0.8  # a piece this tall may be narrower than PART_WIDTH (a "1")
 STRAIGHT = 0.3  # a stroke whose tightest rotated box is this much narrower than long is straight (a "1")
 VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's width from its middle
+FAINT_PEAK = 0.25  # a number is searched for paler digits at its ends, whose darkest ink is at least this fraction of the row's (and MIN_PEAK_INK),
+FAINT_LEVEL = 0.25  # …thresholded at this fraction of that darkest ink (as locate does for the picture),
+FAINT_JOIN = 0.15  # …fragments this many digit heights apart joined,
+FAINT_HEIGHT = 0.7  # …as tall as the row's digits within this ratio (and its inverse),
+FAINT_WIDTH = 2.5  # …at most this many digit heights wide (two pale digits are cut as any group),
+FAINT_BAND = 1.2  # …searched this many digit heights above and below the row's line
+FAINT_MARGIN = 0.05  # …and this many from the row's last digit (its pale rim is not a digit)
+FAINT_MIN_WIDTH = 0.3  # …where the picture leaves at least this many digit heights to search
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
 
 
-def digits_in_row(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]:
-    """The digits of the row through ``groups[0]``, left to right (``size``: the image's width, height)."""
+def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
+    """The digits of the row through ``groups[0]``, left to right (``ink``: the ink map they were found in)."""
     if not groups:
         return []
-    row = _grow(groups, size)
+    row = _grow(groups, ink)
     height = float(np.median([g.box[3] - g.box[1] for g in row]))
     if len(row) == 1:  # one digit, or a number written so close its digits are one group: more evidence needed
         digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT)
@@ -54,13 +62,13 @@ def digits_in_row(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]
     return digits if len(digits) <= MAX_DIGITS else [groups[0]]
 
 
-def _grow(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]:
-    w, h = size
+def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
+    h, w = ink.shape
     first = groups[0]
     digit_h = first.box[3] - first.box[1]
     candidates = [g for g in groups[1:] if _could_be_a_digit(g, digit_h, w, h)]
     row = [first]
-    while candidates:
+    while True:
         slope, intercept = _line(row)
         left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
         best, best_gap = None, None
@@ -74,11 +82,80 @@ def _grow(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]:
                 continue
             if best_gap is None or gap < best_gap:
                 best, best_gap = g, gap
+        if best is None and (len(row) > 1 or _wide(first, SOLO_ASPECT)):  # a number already
+            best = _faint_neighbour(row, ink, digit_h, slope, intercept)
         if best is None:
             break
         row.append(best)
-        candidates.remove(best)
+        if best in candidates:
+            candidates.remove(best)
     return sorted(row, key=lambda g: g.box[0])
+
+
+def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: float, intercept: float):
+    """The nearest digit beside the row that is too faint for the picture's ink threshold, or None.
+
+    A thin pen's strokes are paler than a marker's: beside a row of dark digits they fall below a
+    threshold set by the darkest ink and break into specks. Next to either end of the row, the ink
+    is thresholded again relative to the darkest ink there, the fragments closer than ``FAINT_JOIN``
+    digit heights joined, and a piece that looks like a digit of the row (height, line, gap, ink, not
+    running out of the searched band like a ruled line) is taken with its own strokes.
+    """
+    h, w = ink.shape
+    left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
+    row_peak = max(int(ink[g.box[1] : g.box[3], g.box[0] : g.box[2]].max()) for g in row)
+    reach = int((ROW_GAP + FAINT_WIDTH) * digit_h)
+    margin = max(2, round(FAINT_MARGIN * digit_h))  # the pale rim of the row's own last digit
+    found: list[tuple[int, Strokes]] = []
+    for xa, xb, near_left in ((right + margin, right + reach, True), (left - reach, left - margin, False)):
+        xa, xb = max(0, xa), min(w, xb)
+        if xb - xa < FAINT_MIN_WIDTH * digit_h:
+            continue
+        yc = slope * (xa + xb) / 2 + intercept
+        ya, yb = max(0, int(yc - FAINT_BAND * digit_h)), min(h, int(yc + FAINT_BAND * digit_h))
+        region = ink[ya:yb, xa:xb]
+        peak = int(region.max()) if region.size else 0
+        if peak < max(MIN_PEAK_INK, FAINT_PEAK * row_peak):
+            continue
+        mask = (region >= max(MIN_INK, FAINT_LEVEL * peak)).astype(np.uint8)
+        k = max(3, round(FAINT_JOIN * digit_h) | 1)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((k, k), np.uint8)))
+        for i in range(1, n):
+            part = mask * (labels == i).astype(np.uint8)
+            strokes = _strokes_of(part, xa, ya)
+            if strokes is None:
+                continue
+            bx0, by0, bx1, by1 = strokes.box
+            if by0 <= ya or by1 >= yb or (bx1 >= xb if near_left else bx0 <= xa):
+                continue  # runs out of the band: a line, not a digit
+            if bx0 <= 1 or by0 <= 1 or bx1 >= w - 1 or by1 >= h - 1:
+                continue
+            gh, gap = by1 - by0, (bx0 - right if near_left else left - bx1)
+            cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+            if (
+                FAINT_HEIGHT * digit_h <= gh <= digit_h / FAINT_HEIGHT
+                and bx1 - bx0 <= FAINT_WIDTH * digit_h
+                and gap <= ROW_GAP * digit_h
+                and abs(cy - (slope * cx + intercept)) <= ROW_ALIGN * digit_h
+                and strokes.ink >= ROW_INK * gh * gh
+            ):
+                found.append((gap, strokes))
+    return min(found, key=lambda f: f[0])[1] if found else None
+
+
+def _strokes_of(part: np.ndarray, xa: int, ya: int) -> Strokes | None:
+    """The strokes of a binary ``part`` of the image whose top left corner is (xa, ya)."""
+    points = cv2.findNonZero(part)
+    if points is None:
+        return None
+    x, y, bw, bh = cv2.boundingRect(points)
+    contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    shifted = tuple(c + np.array([[xa, ya]], np.int32) for c in contours)
+    return Strokes((xa + x, ya + y, xa + x + bw, ya + y + bh), shifted, float(len(points)))
+
+
+def _wide(g: Strokes, aspect: float) -> bool:
+    return g.box[2] - g.box[0] > aspect * (g.box[3] - g.box[1])
 
 
 def _could_be_a_digit(g: Strokes, digit_h: int, w: int, h: int) -> bool:
