@@ -46,6 +46,7 @@ FAINT_WIDTH = 2.5  # …at most this many digit heights wide (two pale digits ar
 FAINT_BAND = 1.2  # …searched this many digit heights above and below the row's line
 FAINT_MARGIN = 0.05  # …and this many from the row's last digit (its pale rim is not a digit)
 FAINT_MIN_WIDTH = 0.3  # …where the picture leaves at least this many digit heights to search
+HOLE_LEVEL = 0.2  # inside a group's outline, ink paler than this fraction of its darkest is paper (a loop's hole)
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
 
 
@@ -56,9 +57,9 @@ def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
     row = _grow(groups, ink)
     height = float(np.median([g.box[3] - g.box[1] for g in row]))
     if len(row) == 1:  # one digit, or a number written so close its digits are one group: more evidence needed
-        digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT)
+        digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT, ink)
     else:
-        digits = [piece for g in row for piece in split(g, height)]
+        digits = [piece for g in row for piece in split(g, height, ink=ink)]
     return digits if len(digits) <= MAX_DIGITS else [groups[0]]
 
 
@@ -175,9 +176,10 @@ def _line(row: list[Strokes]) -> tuple[float, float]:
     return slope, float(np.mean(cy - slope * cx))
 
 
-def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
+def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | None = None) -> list[Strokes]:
     """``g`` as one or more digits, left to right (``digit_h``: the row's typical digit height; ``strict``
-    multiplies the aspect ratios that call for a cut)."""
+    multiplies the aspect ratios that call for a cut; ``ink``, the picture's ink map, shows the holes
+    of loops, which the group's outer contours fill)."""
     x0, y0, x1, y1 = g.box
     gw, gh = x1 - x0, y1 - y0
     height = max(gh, digit_h)
@@ -185,6 +187,9 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
         return [g]  # one stroke no wider than a digit
     mask = np.zeros((gh, gw), np.uint8)
     cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+    if ink is not None:
+        inside = ink[y0:y1, x0:x1]
+        mask[inside < HOLE_LEVEL * float(inside[mask > 0].max(initial=0))] = 0
     columns = mask.sum(axis=0)
     total = float(mask.sum())
     spans = _merge_small(mask, _blank_separated(columns), gh, total)
@@ -194,7 +199,7 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
     if gw <= SPLIT_ASPECT * height and not any(_straight(mask[:, a:b]) for a, b in spans):
         return [g]  # two digits this narrow: one of them is a "1" (the arcs of a broken 0 are not straight)
     touch = height * (strict if len(spans) == 1 else 1.0)  # digits apart already: a number, not one wide digit
-    cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, touch)]
+    cuts = [c for a, b in spans for c in _cut_touching(mask, a, b, touch)]
     for ranges in (cuts, spans):  # touching digits cut, else only the blank-separated ones
         if len(ranges) < 2:
             continue
@@ -228,8 +233,11 @@ def _blank_separated(columns: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def _cut_touching(columns: np.ndarray, a: int, b: int, height: float) -> list[tuple[int, int]]:
-    """[a, b) cut at the column of least ink near its middle, again and again while a piece is too wide."""
+def _cut_touching(mask: np.ndarray, a: int, b: int, height: float) -> list[tuple[int, int]]:
+    """[a, b) cut at the column of least ink near its middle, again and again while a piece is too wide.
+
+    Only a column that crosses a single stroke is a cut: touching digits meet in one stroke, while
+    every column near the middle of one wide digit (a 0, a 2) crosses two or more, so it stays whole."""
     width = b - a
     if width <= TOUCH_ASPECT * height:
         return [(a, b)]
@@ -238,10 +246,14 @@ def _cut_touching(columns: np.ndarray, a: int, b: int, height: float) -> list[tu
     lo, hi = max(a + 1, middle - reach), min(b - 1, middle + reach + 1)
     if hi <= lo:
         return [(a, b)]
-    window = columns[lo:hi].astype(np.float64)
+    window = mask[:, lo:hi]
+    strokes = np.count_nonzero(np.diff(window.astype(np.int8), axis=0) == 1, axis=0) + window[0]
     offset = np.abs(np.arange(lo, hi) - middle) / max(reach, 1)
-    cut = lo + int(np.argmin(window / max(height, 1.0) + 0.2 * offset))
-    return _cut_touching(columns, a, cut, height) + _cut_touching(columns, cut, b, height)
+    cost = np.where(strokes == 1, window.sum(axis=0) / max(height, 1.0) + 0.2 * offset, np.inf)
+    if not np.isfinite(cost).any():
+        return [(a, b)]
+    cut = lo + int(np.argmin(cost))
+    return _cut_touching(mask, a, cut, height) + _cut_touching(mask, cut, b, height)
 
 
 def _straight(part: np.ndarray) -> bool:
