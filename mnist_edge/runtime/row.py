@@ -34,7 +34,7 @@ CLEAR_GAP = 0.08  # …or when its pieces stand this many heights apart (a broke
 SOLO_ASPECT = 1.5  # a group alone (no other digit in its row) is looked at as several only when this wide
 PART_HEIGHT = 0.55  # each piece of a cut is at least this fraction of the group's height tall,
 PART_WIDTH = 0.12  # …this fraction of its height wide,
-PART_INK = 0.08  # …and holds this fraction of its ink
+PART_INK = 0.08  # …and holds this fraction of its ink (or as much as a digit of the row needs, ROW_INK)
 ONE_HEIGHT = 0.8  # a piece this tall may be narrower than PART_WIDTH (a "1")
 STRAIGHT = 0.3  # a stroke whose tightest rotated box is this much narrower than long is straight (a "1")
 VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's width from its middle
@@ -284,4 +284,5 @@ def _digit_sized(piece: tuple[Strokes, int, float], group_h: int, total_ink: flo
     strokes, height, ink = piece
     width = strokes.box[2] - strokes.box[0]
     wide_enough = width >= PART_WIDTH * group_h or height >= ONE_HEIGHT * group_h  # a "1" may be a hairline
-    return height >= PART_HEIGHT * group_h and wide_enough and ink >= PART_INK * total_ink
+    enough_ink = ink >= min(PART_INK * total_ink, ROW_INK * group_h * group_h)  # a thin "1" in a long group
+    return height >= PART_HEIGHT * group_h and wide_enough and enough_ink
