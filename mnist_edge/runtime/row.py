@@ -47,6 +47,7 @@ FAINT_BAND = 1.2  # …searched this many digit heights above and below the row'
 FAINT_MARGIN = 0.05  # …and this many from the row's last digit (its pale rim is not a digit)
 FAINT_MIN_WIDTH = 0.3  # …where the picture leaves at least this many digit heights to search
 HOLE_LEVEL = 0.2  # inside a group's outline, ink paler than this fraction of its darkest is paper (a loop's hole)
+CORE_LEVEL = 0.4  # …and strokes are counted where it is darker than this (a small blurred hole is not paper)
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
 
 
@@ -187,9 +188,12 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | Non
         return [g]  # one stroke no wider than a digit
     mask = np.zeros((gh, gw), np.uint8)
     cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+    core = mask  # the strokes' cores: where a column's strokes are counted
     if ink is not None:
         inside = ink[y0:y1, x0:x1]
-        mask[inside < HOLE_LEVEL * float(inside[mask > 0].max(initial=0))] = 0
+        peak = float(inside[mask > 0].max(initial=0))
+        mask[inside < HOLE_LEVEL * peak] = 0
+        core = mask * (inside >= CORE_LEVEL * peak)
     columns = mask.sum(axis=0)
     total = float(mask.sum())
     spans = _merge_small(mask, _blank_separated(columns), gh, total)
@@ -199,7 +203,7 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | Non
     if gw <= SPLIT_ASPECT * height and not any(_straight(mask[:, a:b]) for a, b in spans):
         return [g]  # two digits this narrow: one of them is a "1" (the arcs of a broken 0 are not straight)
     touch = height * (strict if len(spans) == 1 else 1.0)  # digits apart already: a number, not one wide digit
-    cuts = [c for a, b in spans for c in _cut_touching(mask, a, b, touch)]
+    cuts = [c for a, b in spans for c in _cut_touching(mask, core, a, b, touch)]
     for ranges in (cuts, spans):  # touching digits cut, else only the blank-separated ones
         if len(ranges) < 2:
             continue
@@ -233,7 +237,7 @@ def _blank_separated(columns: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def _cut_touching(mask: np.ndarray, a: int, b: int, height: float) -> list[tuple[int, int]]:
+def _cut_touching(mask: np.ndarray, core: np.ndarray, a: int, b: int, height: float) -> list[tuple[int, int]]:
     """[a, b) cut at the column of least ink near its middle, again and again while a piece is too wide.
 
     Only a column that crosses a single stroke is a cut: touching digits meet in one stroke, while
@@ -246,14 +250,14 @@ def _cut_touching(mask: np.ndarray, a: int, b: int, height: float) -> list[tuple
     lo, hi = max(a + 1, middle - reach), min(b - 1, middle + reach + 1)
     if hi <= lo:
         return [(a, b)]
-    window = mask[:, lo:hi]
-    strokes = np.count_nonzero(np.diff(window.astype(np.int8), axis=0) == 1, axis=0) + window[0]
+    window, cores = mask[:, lo:hi], core[:, lo:hi].astype(np.int8)
+    strokes = np.count_nonzero(np.diff(cores, axis=0) == 1, axis=0) + cores[0]
     offset = np.abs(np.arange(lo, hi) - middle) / max(reach, 1)
     cost = np.where(strokes == 1, window.sum(axis=0) / max(height, 1.0) + 0.2 * offset, np.inf)
     if not np.isfinite(cost).any():
         return [(a, b)]
     cut = lo + int(np.argmin(cost))
-    return _cut_touching(mask, a, cut, height) + _cut_touching(mask, cut, b, height)
+    return _cut_touching(mask, core, a, cut, height) + _cut_touching(mask, core, cut, b, height)
 
 
 def _straight(part: np.ndarray) -> bool:
