@@ -183,12 +183,15 @@ def test_ruled_lines_are_still_dropped(predictor, sample, clean_right):
 
 
 def test_a_one_close_beside_a_digit_is_cut_from_it(sample, clean_right, ones, predictor):
-    """A "1" a tenth of a height from its neighbour is grouped with it, and the pair is no wider than one
+    """A "1" a tenth of a height from a narrow 9 is grouped with it, and the pair is no wider than one
     digit: it is cut because the 1 is a straight stroke standing apart."""
-    indices, _ = pick(clean_right, "46")
-    digits = [sample.x_test[indices[0]], sample.x_test[ones[0]], sample.x_test[indices[1]]]
-    data, _ = row_picture(digits, [0.5, 0.1])
-    assert predictor.predict(data).digits == "416"
+    indices, _ = pick(clean_right, "49")
+    inks = [ink(sample.x_test[indices[0]]), ink(sample.x_test[ones[0]]), ink(sample.x_test[indices[1]])]
+    nine = Image.fromarray((inks[2] * 255).astype(np.uint8)).resize((round(0.6 * HEIGHT), HEIGHT))
+    inks[2] = np.asarray(nine, np.float32) / 255
+    assert sum(a.shape[1] for a in inks[1:]) + round(0.1 * HEIGHT) < HEIGHT  # the pair: narrower than tall
+    data, _ = row_picture([], [0.5, 0.1], inks=inks)
+    assert predictor.predict(data).digits == "419"
 
 
 def test_a_thin_one_inside_a_long_group_is_a_digit(sample, clean_right, ones, predictor):
