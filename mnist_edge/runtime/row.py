@@ -6,14 +6,18 @@ close enough to have been grouped as one). Starting from it, the row grows to th
 on either side that looks like a digit of the same line: of a similar height, its centre on the
 line through the row's centres (which may slope a little), and not too far away. A stray mark, a
 fragment of a ruled line or a digit's detached bar is far smaller than the row's digits and never
-joins it.
+joins it. When no group is left, the ends of a number are searched again for a digit in a paler pen,
+whose strokes fell below the picture's threshold (set by its darkest ink) and broke into specks.
 
 A group wider than ``SPLIT_ASPECT`` times its height cannot be one digit: it is cut where its
 columns hold no ink at all (digits that were grouped because they are close), then, while a piece is
-still too wide (``TOUCH_ASPECT``), at the column of least ink near its middle (digits that touch). A cut is kept only
-when every piece is digit-sized (tall enough and with enough ink); otherwise the group stays whole,
-so the broken strokes of one digit are never read as two. A group with no other digit in its row
-needs to be wider still (``SOLO_ASPECT``) to be cut: a wide 0 must stay one digit.
+still too wide (``TOUCH_ASPECT``), at the column of least ink near its middle that crosses a single
+stroke (digits that touch meet in one stroke; the middle of a wide 0 crosses two). A narrower group
+is cut only where its pieces stand clearly apart and one is a straight stroke: a "1" beside its
+neighbour. A cut is kept only when every piece is digit-sized (tall enough, and with enough ink or
+a 1's height); otherwise the group stays whole, so the broken strokes of one digit are never read
+as two. A group with no other digit in its row needs to be wider still (``SOLO_ASPECT``) to be cut
+at ink: a wide 0 must stay one digit.
 """
 
 from __future__ import annotations
