@@ -9,8 +9,11 @@ reads the page's own clocks (performance.now(), from navigation start):
   profile) and a revisit (same profile: the browser's cache and compiled-WASM cache); on the first
   visit also when the .wasm finished downloading and when the session was created;
 - first digit: the first drawn digit's answer after ready, and each following one: preprocessing
-  (canvas pixels → 784 floats) + the model, as the page shows it;
+  (reading the canvas's pixels, the pad at half size, then preprocess.js → 784 floats; the reading
+  alone is readMs) + the model, as the page shows it;
 - a photo-like picture (240 px JPEG) the same way;
+- each drawn digit again, then read and preprocessed 50 times more inside the page, as the page reads
+  its pad (half size) and at the pad's full 280×280: medians and their ratio, steadier than single draws;
 - page weight: bytes over the wire per file (Resource Timing), and what gzip -9 would send.
 Timings on a shared machine are noisy: read them as orders of magnitude and ratios within one run.
 """
@@ -72,6 +75,34 @@ def summary(values: list[float]) -> dict:
     }
 
 
+# In the page: its own readPad() + preprocess.js, against the full pad's pixels + preprocess.js, n times each.
+REPEAT = """async (n) => {
+  const { preprocessImageData } = await import("./preprocess.js");
+  const pad = document.getElementById("pad");
+  const ink = pad.getContext("2d", { willReadFrequently: true });
+  const ways = {
+    half: () => window.mnistEdge.readPad(),
+    full: () => ink.getImageData(0, 0, pad.width, pad.height),
+  };
+  const ms = { half: [], full: [] };
+  for (let i = 0; i < n; i++) {
+    for (const [name, read] of Object.entries(ways)) {
+      const t0 = performance.now();
+      preprocessImageData(read());
+      ms[name].push(performance.now() - t0);
+    }
+  }
+  return ms;
+}"""
+
+
+def repeated(page, n: int = 50) -> dict:
+    """The pad as it stands, read and preprocessed n times each way (interleaved): medians in ms."""
+    ms = page.evaluate(REPEAT, n)
+    half, full = statistics.median(ms["half"]), statistics.median(ms["full"])
+    return {"runs": n, "half_ms": round(half, 3), "full_ms": round(full, 3), "full_over_half": round(full / half, 2)}
+
+
 def first_visit(browser, url: str, site: Path) -> dict:
     context = browser.new_context()
     page, requests = harness.open_page(context, url)
@@ -114,6 +145,10 @@ def main() -> int:
             page, requests = harness.open_page(browser.new_context(), url)
             harness.draw(page, 7)  # the first digit is timed above, with the visits
             draws = [harness.draw(page, DIGITS[i % len(DIGITS)]) for i in range(args.draws)]
+            pad_repeated = {}
+            for d in DIGITS:
+                harness.draw(page, d)
+                pad_repeated[str(d)] = repeated(page)
             photos = [harness.upload(page, photo) for _ in range(5)]
             external = harness.external(requests) + [u for v in visits for u in v["external"]]
         browser.close()
@@ -128,8 +163,13 @@ def main() -> int:
         "ready_ms_first_visit": summary([v["ready_ms"] for v in visits]),
         "ready_ms_revisit": summary([v["revisit_ready_ms"] for v in visits]),
         "first_digit_ms": summary([v["first_digit_ms"] for v in visits]),
-        "digit_ms": {key: summary([d[key] for d in draws]) for key in ("totalMs", "preprocessMs", "inferenceMs")},
-        "photo_ms": {key: summary([p[key] for p in photos]) for key in ("totalMs", "preprocessMs", "inferenceMs")},
+        "digit_ms": {
+            key: summary([d[key] for d in draws]) for key in ("totalMs", "preprocessMs", "readMs", "inferenceMs")
+        },
+        "pad_read_and_preprocess_repeated": pad_repeated,
+        "photo_ms": {
+            key: summary([p[key] for p in photos]) for key in ("totalMs", "preprocessMs", "readMs", "inferenceMs")
+        },
         "drawn_correct": sum(d["label"] == DIGITS[i % len(DIGITS)] for i, d in enumerate(draws)) / len(draws),
         "page_weight": visits[0]["weight"],
         "external_requests": external,

@@ -5,7 +5,9 @@
 Writes the first ``--mnist`` MNIST test digits as 28×28 PNGs, ``--drawn`` others (the last of the test set)
 as the page's drawing canvas holds a digit (dark on white, 280×280), and ``--photos`` pictures of the picture
 benchmark's ``photo`` condition (``benchmarks/picture_sets.py``: phone-photo-like JPEGs, 640×480 … 4032×3024),
-then reads every picture twice:
+then reads every picture twice (the drawn digits a third time, as the page reads its pad: at half size,
+each pixel a 2×2 mean by the canvas's scaling, then preprocess.js; compared by label with Python's
+full-size reading):
 
 - Python: ``mnist_edge.runtime.read_digit(path)`` (Pillow decodes; JPEGs in libjpeg's draft mode);
 - the page path in headless Chromium: the browser decodes the file (``createImageBitmap``), a canvas gives
@@ -59,13 +61,20 @@ CHUNK = 200  # pictures per call into the page
 HARNESS = """<!doctype html><meta charset="utf-8"><title>preprocess.js parity</title>
 <script type="module">
 import { preprocessImageData } from "/preprocess.js";
-async function imageDataOf(url) {
+async function imageDataOf(url, half = false) {
   const blob = await (await fetch(url)).blob();
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   ctx.drawImage(bitmap, 0, 0);
-  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  if (!half) return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  // as app.js's readPad reads the drawing pad: half size, the canvas's bilinear scaling (2×2 means)
+  const [w, h] = [bitmap.width >> 1, bitmap.height >> 1];
+  const small = new OffscreenCanvas(w, h).getContext("2d", { willReadFrequently: true });
+  small.imageSmoothingEnabled = true;
+  small.imageSmoothingQuality = "low";
+  small.drawImage(canvas, 0, 0, w, h);
+  return small.getImageData(0, 0, w, h);
 }
 function b64(floats) {
   const bytes = new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength);
@@ -73,10 +82,10 @@ function b64(floats) {
   for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
   return btoa(s);
 }
-window.readAll = async (urls) => {
+window.readAll = async (urls, half = false) => {
   const out = [];
   for (const url of urls) {
-    const imageData = await imageDataOf(url);
+    const imageData = await imageDataOf(url, half);
     const t0 = performance.now();
     const r = preprocessImageData(imageData);
     const ms = performance.now() - t0;
@@ -170,12 +179,14 @@ def browser_page(pictures: Path):
         server.server_close()
 
 
-def read_in_browser(page, names: list[str]) -> list[dict]:
-    """preprocess.js on each picture (names relative to the served folder): pixels as float32, box, reason, ms."""
+def read_in_browser(page, names: list[str], half: bool = False) -> list[dict]:
+    """preprocess.js on each picture (names relative to the served folder): pixels as float32, box, reason, ms.
+
+    ``half``: the picture read as the page reads its drawing pad, at half size (the canvas's 2×2 means)."""
     out = []
     for i in range(0, len(names), CHUNK):
         urls = [f"/pictures/{n}" for n in names[i : i + CHUNK]]
-        for r in page.evaluate("urls => window.readAll(urls)", urls):
+        for r in page.evaluate("([urls, half]) => window.readAll(urls, half)", [urls, half]):
             pixels = r["pixels"]
             r["pixels"] = None if pixels is None else np.frombuffer(base64.b64decode(pixels), np.float32).copy()
             out.append(r)
@@ -328,10 +339,27 @@ def run(out: Path, n_mnist: int, n_photos: int, n_drawn: int = 0, data=None, ver
             figures["wall_s"] = {"browser": round(t1 - t0, 1), "python": round(t2 - t1, 1)}
             if name == "drawn":
                 figures["repeated"] = repeated_ms(page, out, names[0])
+                figures["pad_half"] = pad_half(read_in_browser(page, names, half=True), py, predictor, labels)
             results[name] = figures
             if verbose:
                 print(f"{name}: {len(names)} pictures read in the browser and in Python", flush=True)
     return results
+
+
+def pad_half(js_half: list[dict], py: list[dict], predictor, labels: dict[str, int]) -> dict:
+    """The drawn digits read as the page reads its pad (half size) against Python's full-size reading."""
+    half_labels = labels_of(predictor, js_half)
+    py_labels = labels_of(predictor, py)
+    ms = np.array([r["ms"] for r in js_half])
+    return {
+        "n": len(js_half),
+        "size": js_half[0]["size"] if js_half else None,
+        "label_agreement_with_python_full_size": sum(a == b for a, b in zip(half_labels, py_labels, strict=True))
+        / len(js_half),
+        "accuracy": sum(a == t for a, t in zip(half_labels, labels.values(), strict=True)) / len(js_half),
+        "js_ms_mean": float(ms.mean()),
+        "js_ms_p95": float(np.percentile(ms, 95)),
+    }
 
 
 def report(results: dict) -> list[str]:
@@ -351,6 +379,13 @@ def report(results: dict) -> list[str]:
             f"drawn digits: preprocess.js {d['js_ms_mean']:.2f} ms per digit (p95 {d['js_ms_p95']:.2f})"
             "  (budget ≤ 5 ms per drawn digit with inference)",
         ]
+        if "pad_half" in d:
+            h = d["pad_half"]
+            lines.append(
+                f"drawn digits read as the page reads its pad ({h['size'][0]}×{h['size'][1]}): label agreement with"
+                f" Python's full-size reading {h['label_agreement_with_python_full_size']:.2%}, accuracy"
+                f" {h['accuracy']:.2%}, preprocess.js {h['js_ms_mean']:.2f} ms per digit (p95 {h['js_ms_p95']:.2f})"
+            )
         if "repeated" in d:
             r = d["repeated"]
             lines.append(

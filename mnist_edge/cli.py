@@ -142,8 +142,8 @@ _test_images_option = click.option(
     default="edge",
     show_default=True,
     help="edge: distortions, cosine schedule, label smoothing, early stopping (≈ 4 min); "
-    "best: stronger distortions, 120 epochs of a one-cycle schedule, weight averaging, 3 % printed digits "
-    "(most accurate; trains the shipped models; ≈ 12-30 min); pictures: edge + printed digits from training fonts, pen width/blur/noise/broken "
+    "best: stronger distortions, 200 epochs of a one-cycle schedule, weight averaging, 3 % printed digits, "
+    "10 % non-digits taught as uncertain (most accurate; trains the shipped models; ≈ 25-60 min); pictures: edge + printed digits from training fonts, pen width/blur/noise/broken "
     "strokes, 50 epochs; seed: the classic Keras tutorial (5 epochs, Adam).",
 )
 @click.option(

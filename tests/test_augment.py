@@ -130,3 +130,20 @@ def test_pictures_recipe_is_edge_plus_the_picture_augmentations():
     assert 0 < pictures.printed_digits <= 0.1 and pictures.picture_noise.active
     unchanged = {"distortion", "schedule", "learning_rate", "label_smoothing", "validation", "patience", "hidden"}
     assert all(getattr(pictures, k) == getattr(edge, k) for k in unchanged)
+
+
+def test_negatives_are_mixed_in_with_a_uniform_target_at_the_rate_asked(tf, digits):
+    from mnist_edge.training.fit import _training_dataset
+    from mnist_edge.training.negatives import NegativeSet
+    from mnist_edge.training.recipes import make_config
+
+    labels = np.zeros(len(digits), np.uint8)
+    fake = NegativeSet(np.full((7, 784), 0.25, np.float32), {"scribbles": 7})
+    config = make_config("seed", negatives=0.25, batch_size=32)
+    batches = [(x.numpy(), y.numpy()) for x, y in _training_dataset(tf, digits, labels, config, None, fake).take(8)]
+    uniform = np.concatenate([np.all(np.isclose(y, 0.1), axis=1) for _, y in batches])
+    assert 0.15 < uniform.mean() < 0.35
+    for x, y in batches:  # a negative carries its own picture; the digits keep their one-hot label
+        exposed = np.all(np.isclose(y, 0.1), axis=1)
+        np.testing.assert_array_equal(x[exposed], 0.25)
+        assert np.all(y[~exposed].max(axis=1) == 1.0)

@@ -214,13 +214,12 @@ def to_prediction(probs: np.ndarray, reading: Reading | None = None, trust: Trus
     rule rejects is "not a digit" (label None, the calibrated probabilities kept).
     """
     box, pixels = (reading.box, reading.tensor) if reading is not None else (None, None)
-    if trust is not None:
-        probs = trust.calibrate(probs)
-        if trust.rejects(probs, pixels):
-            return Prediction(None, None, tuple(probs.tolist()), box, pixels, "", NOT_A_DIGIT, ())
-    label = int(np.argmax(probs))
-    probabilities = tuple(probs.tolist())
-    return Prediction(label=label, confidence=probabilities[label], probabilities=probabilities, box=box, pixels=pixels)
+    values = (trust.calibrate(probs) if trust is not None else probs).tolist()  # plain floats from here on
+    probabilities = tuple(values)
+    if trust is not None and trust.rejects(values, pixels):
+        return Prediction(None, None, probabilities, box, pixels, "", NOT_A_DIGIT, ())
+    label = values.index(max(values))  # the first of equals, as numpy's argmax
+    return Prediction(label=label, confidence=values[label], probabilities=probabilities, box=box, pixels=pixels)
 
 
 def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None = None) -> Prediction:

@@ -11,6 +11,7 @@ A 28×28 picture that already looks like an MNIST digit passes through unchanged
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -159,7 +160,7 @@ def _digit_ink(
     long = max(x1 - x0, y1 - y0)
     m = long * CROP_MARGIN
     cx0, cy0 = max(0, int(x0 - m)), max(0, int(y0 - m))
-    cx1, cy1 = min(w, int(np.ceil(x1 + m))), min(h, int(np.ceil(y1 + m)))
+    cx1, cy1 = min(w, math.ceil(x1 + m)), min(h, math.ceil(y1 + m))
     region = gray[cy0:cy1, cx0:cx1]
     if region.size == 0:
         return None
@@ -170,17 +171,18 @@ def _digit_ink(
         if long >= SMOOTH_MIN_DIGIT:
             ink = cv2.blur(ink, (3, 3))
     mask = np.zeros(region.shape, np.uint8)
-    contours = [np.round(c * factor).astype(np.int32) for c in digit.contours]
+    contours = digit.contours if factor == 1 else [np.round(c * factor).astype(np.int32) for c in digit.contours]
     cv2.drawContours(mask, contours, -1, 1, thickness=-1, offset=(-cx0, -cy0))
     grow = 2 * max(1, round(factor)) + 1
     mask = cv2.dilate(mask, np.ones((grow, grow), np.uint8))
-    values = ink[mask > 0]
-    if values.size == 0:
+    bx, by, bw, bh = cv2.boundingRect(mask)  # the grown strokes' box, in the region
+    if bw == 0:
         return None
+    crop = (slice(by, by + bh), slice(bx, bx + bw))
+    ink, mask = ink[crop], mask[crop]
+    values = ink[mask > 0]
     k = int(values.size * 0.98)
     peak = float(np.partition(values, k)[k])
     if peak <= 0:
         return None
-    ys, xs = np.nonzero(mask)
-    crop = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
-    return np.clip(ink[crop].astype(np.float32) * mask[crop] * (1.0 / peak), 0, 1)
+    return np.clip(ink.astype(np.float32) * mask * (1.0 / peak), 0, 1)

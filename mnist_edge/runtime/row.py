@@ -22,6 +22,8 @@ at ink: a wide 0 must stay one digit.
 
 from __future__ import annotations
 
+import statistics
+
 import cv2
 import numpy as np
 
@@ -60,7 +62,7 @@ def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
     if not groups:
         return []
     row = _grow(groups, ink)
-    height = float(np.median([g.box[3] - g.box[1] for g in row]))
+    height = float(statistics.median(g.box[3] - g.box[1] for g in row))
     if len(row) == 1:  # one digit, or a number written so close its digits are one group: more evidence needed
         digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT, ink)
     else:

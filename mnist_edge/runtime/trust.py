@@ -53,10 +53,14 @@ class Trust:
             return np.array(_scaled_row(probabilities.tolist(), self.temperature), probabilities.dtype)
         return temperature_scale(probabilities, self.temperature)
 
-    def rejects(self, calibrated: np.ndarray, pixels: np.ndarray | None = None) -> bool:
-        """True when one input is not a digit: its calibrated probabilities ``[10]``, its 784 pixels."""
+    def rejects(self, calibrated: np.ndarray | list[float], pixels: np.ndarray | None = None) -> bool:
+        """True when one input is not a digit: its calibrated probabilities ``[10]``, its 784 pixels.
+
+        The entropy rule comes first: the stroke and loop counts are needed only when it accepts.
+        """
         if self.threshold is not None:
-            neg_entropy = sum(p * math.log(p) for p in calibrated.tolist() if p > 0)
+            values = calibrated.tolist() if isinstance(calibrated, np.ndarray) else calibrated
+            neg_entropy = sum(p * math.log(p) for p in values if p > 0)
             if neg_entropy < self.threshold:
                 return True
         if pixels is None or (self.max_strokes is None and self.max_loops is None):
@@ -98,8 +102,9 @@ def structure(pixels: np.ndarray, max_strokes: int | None = None, max_loops: int
     """
     ink = (np.asarray(pixels, np.float32).reshape(SIDE, SIDE) > STROKE_INK).view(np.uint8)
     if max_strokes is not None and max_loops is not None:
-        contours, hierarchy = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
-        holes = 0 if hierarchy is None else int((hierarchy[0, :, 3] >= 0).sum())  # contours with a parent
+        # only the number of contours counts, not their points: the simplest chain is enough
+        contours, hierarchy = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+        holes = 0 if hierarchy is None else sum(p >= 0 for p in hierarchy[0, :, 3].tolist())  # with a parent
         if len(contours) - holes <= max_strokes and holes <= max_loops:
             return len(contours) - holes, holes
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contract import DEFAULT_DIR, KERAS_FILE, METRICS_FILE, NUM_CLASSES
+from ..contract import DEFAULT_DIR, KERAS_FILE, METRICS_FILE, NUM_CLASSES, SIDE
 from ..faults import crash_point
 from ..files import atomic_path, write_json
 from ..provenance import library_versions, sha256_file
@@ -72,8 +72,9 @@ def train(
             monitor="val_accuracy", patience=config.patience, restore_best_weights=True
         )
     printed = _printed_set(config)
+    negatives = _negative_set(config, x_train)
     history = model.fit(
-        _training_dataset(tf, x_train, y_train, config, printed),
+        _training_dataset(tf, x_train, y_train, config, printed, negatives),
         epochs=config.epochs,
         steps_per_epoch=steps,
         validation_data=(x_val, _one_hot(y_val)) if len(x_val) else None,
@@ -109,6 +110,7 @@ def train(
         "parameters": int(model.count_params()),
         "config": _config_dict(config),
         "printed_digits": printed.describe() if printed is not None else None,
+        "negatives": negatives.describe() if negatives is not None else None,
         "model_sha256": model_sha256,
         "command": command,
         "data": mnist.provenance(),
@@ -235,21 +237,35 @@ def _printed_set(config: TrainConfig):
     return printed if len(printed.x) else None
 
 
-def _training_dataset(tf, x: np.ndarray, y: np.ndarray, config: TrainConfig, printed=None):
+def _negative_set(config: TrainConfig, x_train: np.ndarray):
+    """The non-digits for outlier exposure when the recipe mixes them in (None otherwise). Overlaid pairs
+    come from the training split only, never from the validation digits."""
+    if config.negatives <= 0:
+        return None
+    from .negatives import make_negatives
+
+    digits = np.rint(x_train * 255).astype(np.uint8).reshape(-1, SIDE, SIDE)
+    return make_negatives(digits, seed=config.seed)
+
+
+def _training_dataset(tf, x: np.ndarray, y: np.ndarray, config: TrainConfig, printed=None, negatives=None):
     """Shuffled, batched, endlessly repeated; per batch (seeded by run seed and batch number), when the
-    recipe asks: a share of the examples replaced by printed digits, affine/elastic distortion, then
-    pen width, blur, broken strokes and noise."""
+    recipe asks: a share of the examples replaced by printed digits, another by non-digits with a uniform
+    target (outlier exposure), then affine/elastic distortion, then pen width, blur, broken strokes and noise."""
     from .augment import augment_batch, picture_noise_batch
 
     ds = tf.data.Dataset.from_tensor_slices((x, _one_hot(y)))
     ds = ds.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True).repeat().batch(config.batch_size)
     distortion, noise = config.distortion, config.picture_noise
     mix = printed is not None and config.printed_digits > 0
-    if distortion is None and not mix and (noise is None or not noise.active):
+    expose = negatives is not None and len(negatives.x) > 0 and config.negatives > 0
+    if distortion is None and not mix and not expose and (noise is None or not noise.active):
         return ds.prefetch(tf.data.AUTOTUNE)
     if mix:
         printed_x = tf.constant(printed.x)
         printed_y = tf.constant(_one_hot(printed.y))
+    if expose:
+        negative_x = tf.constant(negatives.x)
 
     def transform(step, batch):
         images, labels = batch
@@ -263,6 +279,15 @@ def _training_dataset(tf, x: np.ndarray, y: np.ndarray, config: TrainConfig, pri
             )
             images = tf.where(swap[:, None], tf.gather(printed_x, pick), images)
             labels = tf.where(swap[:, None], tf.gather(printed_y, pick), labels)
+        if expose:
+            n = tf.shape(images)[0]
+            swap = tf.random.stateless_uniform([n], seed=tf.random.experimental.stateless_fold_in(seed, 4))
+            swap = swap < config.negatives
+            pick = tf.random.stateless_uniform(
+                [n], seed=tf.random.experimental.stateless_fold_in(seed, 5), maxval=len(negatives.x), dtype=tf.int32
+            )
+            images = tf.where(swap[:, None], tf.gather(negative_x, pick), images)
+            labels = tf.where(swap[:, None], tf.fill(tf.shape(labels), 1.0 / NUM_CLASSES), labels)
         if distortion is not None:
             images = augment_batch(images, seed, distortion)
         if noise is not None and noise.active:

@@ -163,8 +163,18 @@ def wait_answer(page, count: int) -> dict:
     return page.evaluate("window.mnistEdge.last")
 
 
+def pad_reading(page):
+    """The picture the page's preprocessing reads from the pad (its readPad()): an RGBA array, height × width × 4."""
+    import numpy as np
+
+    width, height, data = page.evaluate(
+        "(() => { const r = window.mnistEdge.readPad(); return [r.width, r.height, Array.from(r.data)]; })()"
+    )
+    return np.array(data, dtype=np.uint8).reshape(height, width, 4)
+
+
 def pad_png(page) -> bytes:
-    """The pad as the PNG the page drew (what the model's preprocessing read)."""
+    """The pad as the PNG the page drew, at full size (its preprocessing reads it at half size: pad_reading)."""
     import base64
 
     url = page.evaluate("document.getElementById('pad').toDataURL('image/png')")

@@ -1,19 +1,22 @@
 """The web page in headless Chromium: draw digits, upload photos, same answers as the Python runtime.
 
 Every answer is checked against `Predictor` (what `mnist-edge predict` runs) on the very file the
-page read: the pad saved as PNG, or the uploaded picture. No request may leave the loopback host.
+page read: the pad saved as PNG (and, tensor against tensor, the half-size picture the page reads from
+it), or the uploaded picture. No request may leave the loopback host.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import harness  # beside this file (pytest puts tests/browser/ on sys.path)
+import numpy as np
 import pytest
 from PIL import Image
 
 from mnist_edge.photo_like import photo_of_digit
-from mnist_edge.runtime import Predictor, shipped_model_path
+from mnist_edge.runtime import Predictor, read_digit, shipped_model_path
 from mnist_edge.training.data import load_path
 
 pytestmark = pytest.mark.browser
@@ -118,8 +121,24 @@ def test_a_drawn_digit_reads_as_drawn_and_as_the_python_runtime_reads_it(page, d
     assert sum(answer["probabilities"]) == pytest.approx(1.0, abs=1e-3)
     drawn = tmp_path / f"drawn_{digit}.png"
     drawn.write_bytes(harness.pad_png(page))
-    assert predictor.predict(drawn).label == answer["label"]
+    assert predictor.predict(drawn).label == answer["label"]  # Python on the full 280×280 pad
+    # what the page read (the pad at half size) gives Python's tensor: preprocess.js's parity holds on it
+    read = tmp_path / f"read_{digit}.png"
+    Image.fromarray(harness.pad_reading(page)[..., :3]).save(read)
+    assert float(np.abs(read_digit(read).tensor - np.asarray(answer["pixels"], np.float32)).max()) <= 1 / 255
     page.screenshot(path=str(artifacts / f"drawn-{digit}.png"))
+
+
+def test_the_pad_is_read_at_half_size_each_pixel_the_mean_of_a_2x2_block(page):
+    harness.draw(page, 4)
+    pad = np.asarray(Image.open(io.BytesIO(harness.pad_png(page))).convert("L"), dtype=np.float64)
+    read = harness.pad_reading(page)
+    assert pad.shape == (harness.PAD, harness.PAD) and read.shape == (harness.PAD // 2, harness.PAD // 2, 4)
+    assert (read[..., 3] == 255).all()  # opaque: read as Pillow's "L", as Python reads the pad's PNG
+    assert (read[..., 0] == read[..., 1]).all() and (read[..., 1] == read[..., 2]).all()  # black ink on white
+    blocks = pad.reshape(harness.PAD // 2, 2, harness.PAD // 2, 2).mean(axis=(1, 3))
+    assert np.abs(read[..., 0] - blocks).max() <= 1
+    assert (read[..., 0] < 128).mean() > 0.05  # the digit is there
 
 
 def test_a_digit_drawn_with_a_finger_on_a_phone_sized_screen(browser, bundle_url, predictor, tmp_path, artifacts):

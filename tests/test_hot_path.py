@@ -1,0 +1,101 @@
+"""The runtime's hot path was made cheaper without changing an answer: each shortcut against its plain rule."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from mnist_edge.runtime.locate import (
+    BROKEN_STROKE_GAP,
+    BROKEN_STROKE_WEIGHT,
+    DIGIT_MAX_SIZE,
+    Strokes,
+    _frame_artifact,
+    _group,
+    ink_map,
+    percentiles,
+)
+from mnist_edge.runtime.predictor import to_prediction
+from mnist_edge.runtime.trust import Trust
+
+pytestmark = pytest.mark.runtime
+
+
+def _pairwise_groups(strokes: list[Strokes], gap: int, short: int, frame: tuple[int, int]) -> list[tuple]:
+    """The merging rule as written first: every pair against every pair (numpy matrices), union–find."""
+    boxes = np.array([s.box for s in strokes])
+    dx = np.maximum(0, np.maximum(boxes[:, None, 0] - boxes[None, :, 2], boxes[None, :, 0] - boxes[:, None, 2]))
+    dy = np.maximum(0, np.maximum(boxes[:, None, 1] - boxes[None, :, 3], boxes[None, :, 1] - boxes[:, None, 3]))
+    size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    ink = np.array([s.ink for s in strokes])
+    similar = np.minimum(ink[:, None], ink[None, :]) >= BROKEN_STROKE_WEIGHT * np.maximum(ink[:, None], ink[None, :])
+    sized = size <= DIGIT_MAX_SIZE * short
+    similar &= sized[:, None] & sized[None, :]
+    reach = np.where(similar, np.maximum(gap, BROKEN_STROKE_GAP * np.maximum(size[:, None], size[None, :])), gap)
+    apart = np.array([_frame_artifact(s, *frame) for s in strokes])
+    near = (dx <= reach) & (dy <= reach) & ~apart[:, None] & ~apart[None, :]
+    label = list(range(len(strokes)))
+    for i, j in zip(*np.nonzero(np.triu(near, 1)), strict=True):
+        old, new = label[j], label[i]
+        label = [new if v == old else v for v in label]
+    groups: dict[int, list[int]] = {}
+    for i, v in enumerate(label):
+        groups.setdefault(v, []).append(i)
+    ordered = sorted(groups.values(), key=min)
+    return [
+        (tuple(int(f(boxes[idx, k])) for k, f in enumerate((min, min, max, max))), sum(ink[i] for i in idx), len(idx))
+        for idx in ordered
+    ]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6, 12, 40])
+def test_grouping_swept_left_to_right_merges_exactly_what_the_pairwise_rule_merges(n):
+    rng = np.random.default_rng(n)
+    frame, short = (320, 240), 240
+    for _ in range(150):
+        strokes = []
+        for _ in range(n):
+            x, y = int(rng.integers(0, 300)), int(rng.integers(0, 225))
+            w, h = int(rng.integers(1, 60)), int(rng.integers(1, 60))
+            strokes.append(Strokes((x, y, x + w, y + h), (np.zeros((1, 1, 2), np.int32),), float(rng.integers(4, 600))))
+        got = [(g.box, g.ink, len(g.contours)) for g in _group(strokes, 3, short, frame)]
+        assert got == _pairwise_groups(strokes, 3, short, frame)
+
+
+def test_ink_needs_no_paper_raised_to_the_pixel_first():
+    """ink_map's last step: (max(paper, pixel) − pixel) / max(paper, pixel, level) with 8-bit saturating
+    OpenCV arithmetic is (paper − pixel) / max(paper, level): where the paper is below the pixel both are 0."""
+    rng = np.random.default_rng(0)
+    for level in (1, 2, 60, 127):
+        paper = rng.integers(0, 256, (300, 300), dtype=np.uint8)
+        pixel = np.clip(paper.astype(int) + rng.integers(-80, 80, paper.shape), 0, 255).astype(np.uint8)
+        raised = cv2.max(paper, pixel)
+        plain = cv2.divide(cv2.subtract(raised, pixel), cv2.max(raised, level), scale=255)
+        shortcut = cv2.divide(cv2.subtract(paper, pixel), cv2.max(paper, level), scale=255)
+        assert np.array_equal(plain, shortcut)
+    gray = cv2.GaussianBlur(rng.integers(0, 256, (120, 160), dtype=np.uint8), (5, 5), 0)
+    ink, _ = ink_map(gray, 15)
+    assert ink.dtype == np.uint8 and ink.shape == gray.shape and int(ink.max()) > 0
+
+
+def test_percentiles_are_the_first_level_whose_share_reaches_each_quantile():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        gray = (rng.integers(0, 256, (int(rng.integers(1, 60)), 37)) // int(rng.integers(1, 64))).astype(np.uint8)
+        quantiles = (0.01, 0.5, 0.95, 0.99, 1 / 3)
+        levels = percentiles(gray, quantiles)
+        values = np.sort(gray.ravel())
+        for q, level in zip(quantiles, levels, strict=True):
+            assert np.mean(values <= level) >= q or level == 255
+            assert level == 0 or np.mean(values <= level - 1) < q
+
+
+def test_one_digit_prediction_takes_the_first_of_equal_probabilities_and_calibrates():
+    tie = np.array([0.1, 0.4, 0.4, 0.1, 0, 0, 0, 0, 0, 0], np.float32)
+    assert to_prediction(tie).label == 1 == int(np.argmax(tie))
+    trust = Trust(temperature=2.0, threshold=-10.0)
+    p = to_prediction(tie, trust=trust)
+    assert p.label == 1
+    assert p.probabilities == tuple(trust.calibrate(tie).tolist())
+    assert to_prediction(np.full(10, 0.1, np.float32), trust=Trust(threshold=-1.0)).reason == "not a digit"
