@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -36,10 +37,12 @@ def ink(img28: np.ndarray, height: int = HEIGHT) -> np.ndarray:
     return np.asarray(Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC), np.float32) / 255
 
 
-def row_picture(digits: list[np.ndarray], gaps: list[float], angle: float = 0.0) -> tuple[bytes, list[int]]:
+def row_picture(
+    digits: list[np.ndarray], gaps: list[float], angle: float = 0.0, inks: list[np.ndarray] | None = None
+) -> tuple[bytes, list[int]]:
     """A JPEG of the digits written in a row on light paper (``gaps`` in digit heights, negative: overlap),
-    and the x where each digit starts."""
-    inks = [ink(d) for d in digits]
+    and the x where each digit starts (``inks``: the digits' ink as drawn, instead of ``ink(digit)``)."""
+    inks = inks or [ink(d) for d in digits]
     width = sum(a.shape[1] for a in inks) + sum(round(g * HEIGHT) for g in gaps)
     canvas = np.zeros((HEIGHT * 3, width + 2 * HEIGHT), np.float32)
     x, starts = HEIGHT, []
@@ -54,6 +57,15 @@ def row_picture(digits: list[np.ndarray], gaps: list[float], angle: float = 0.0)
     buffer = io.BytesIO()
     paper.convert("RGB").save(buffer, "JPEG", quality=90)
     return buffer.getvalue(), starts
+
+
+@pytest.fixture(scope="module")
+def ones(sample, predictor):
+    """Indices of sample test "1"s the model reads right from their clean 28×28, most upright first."""
+    x = sample.x_test.reshape(len(sample.x_test), -1) / np.float32(255)
+    predicted = predictor.probabilities(x).argmax(axis=1)
+    right = [i for i in np.flatnonzero((sample.y_test == 1) & (predicted == 1))]
+    return sorted(right, key=lambda i: ink(sample.x_test[i]).shape[1])
 
 
 def pick(clean_right, labels: str) -> tuple[list[int], str]:
@@ -168,3 +180,57 @@ def test_ruled_lines_are_still_dropped(predictor, sample, clean_right):
     digit = 255 - sample.x_test[clean_right[4][0]]
     page[180:264, 280:364] = np.minimum(page[180:264, 280:364], np.kron(digit, np.ones((3, 3), np.uint8)))
     assert predictor.predict(page).digits == "4"
+
+
+def test_a_one_close_beside_a_digit_is_cut_from_it(sample, clean_right, ones, predictor):
+    """A "1" a tenth of a height from a narrow 9 is grouped with it, and the pair is no wider than one
+    digit: it is cut because the 1 is a straight stroke standing apart."""
+    indices, _ = pick(clean_right, "49")
+    inks = [ink(sample.x_test[indices[0]]), ink(sample.x_test[ones[0]]), ink(sample.x_test[indices[1]])]
+    nine = Image.fromarray((inks[2] * 255).astype(np.uint8)).resize((round(0.6 * HEIGHT), HEIGHT))
+    inks[2] = np.asarray(nine, np.float32) / 255
+    assert sum(a.shape[1] for a in inks[1:]) + round(0.1 * HEIGHT) < HEIGHT  # the pair: narrower than tall
+    data, _ = row_picture([], [0.5, 0.1], inks=inks)
+    assert predictor.predict(data).digits == "419"
+
+
+def test_a_thin_one_inside_a_long_group_is_a_digit(sample, clean_right, ones, predictor):
+    """Digits written close are one group; a 1 holds a small share of its ink and is still a digit."""
+    indices, _ = pick(clean_right, "586")
+    digits = [sample.x_test[indices[0]], sample.x_test[ones[1]], sample.x_test[indices[1]], sample.x_test[indices[2]]]
+    data, _ = row_picture(digits, [0.12, 0.12, 0.12])
+    assert predictor.predict(data).digits == "5186"
+
+
+def test_a_pale_digit_at_the_end_of_a_row_is_read(sample, clean_right, predictor):
+    """A digit in a paler pen than its neighbours falls below the picture's ink threshold; it is found
+    again beside the row."""
+    indices, number = pick(clean_right, "2036")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    inks[-1] = inks[-1] * 0.3  # a pale pen: less than the picture's threshold (0.4 of the darkest ink)
+    data, _ = row_picture([], [0.4, 0.4, 0.4], inks=inks)
+    assert predictor.predict(data).digits == number
+
+
+def test_a_wide_zero_in_a_row_stays_one_digit(sample, clean_right, predictor):
+    """Every column near the middle of a wide 0 crosses two strokes: it is not two touching digits."""
+    indices, number = pick(clean_right, "703")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    inks[1] = np.zeros((HEIGHT, round(HEIGHT * 1.5)), np.float32)  # an upright oval 1.5 heights wide
+    cv2.ellipse(
+        inks[1], (inks[1].shape[1] // 2, HEIGHT // 2), (inks[1].shape[1] // 2 - 6, HEIGHT // 2 - 6), 0, 0, 360, 1.0, 9
+    )
+    data, _ = row_picture([], [0.4, 0.4], inks=inks)
+    found = read_digits(data)
+    assert len(found.readings) == 3
+    assert predictor.predict(data).digits == number
+
+
+def test_the_two_arcs_of_a_broken_zero_stay_one_digit(sample, clean_right, predictor):
+    """A 0 whose strokes do not meet leaves two tall pieces apart; neither is straight, so no cut."""
+    i = clean_right[0][0]
+    zero = ink(sample.x_test[i])
+    middle = zero.shape[1] // 2
+    zero[:, middle - 5 : middle + 5] = 0  # a blank band through the middle: two arcs
+    data, _ = row_picture([], [0.4], inks=[ink(sample.x_test[clean_right[3][0]]), zero])
+    assert len(read_digits(data).readings) == 2

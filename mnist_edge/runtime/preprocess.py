@@ -110,7 +110,7 @@ def _read(picture: Picture, row: bool = True) -> Digits:
     ink, dark, groups = find_strokes(gray)
     if not groups:
         return Digits((), "no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")
-    digits = digits_in_row(groups, (gray.shape[1], gray.shape[0])) if row else groups[:1]
+    digits = digits_in_row(groups, ink) if row else groups[:1]
     readings = [r for r in (_crop(picture, d, ink, dark) for d in digits) if r is not None]
     if not readings:
         return Digits((), "no digit found")

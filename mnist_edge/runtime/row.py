@@ -6,14 +6,18 @@ close enough to have been grouped as one). Starting from it, the row grows to th
 on either side that looks like a digit of the same line: of a similar height, its centre on the
 line through the row's centres (which may slope a little), and not too far away. A stray mark, a
 fragment of a ruled line or a digit's detached bar is far smaller than the row's digits and never
-joins it.
+joins it. When no group is left, the ends of a number are searched again for a digit in a paler pen,
+whose strokes fell below the picture's threshold (set by its darkest ink) and broke into specks.
 
 A group wider than ``SPLIT_ASPECT`` times its height cannot be one digit: it is cut where its
 columns hold no ink at all (digits that were grouped because they are close), then, while a piece is
-still too wide (``TOUCH_ASPECT``), at the column of least ink near its middle (digits that touch). A cut is kept only
-when every piece is digit-sized (tall enough and with enough ink); otherwise the group stays whole,
-so the broken strokes of one digit are never read as two. A group with no other digit in its row
-needs to be wider still (``SOLO_ASPECT``) to be cut: a wide 0 must stay one digit.
+still too wide (``TOUCH_ASPECT``), at the column of least ink near its middle that crosses a single
+stroke (digits that touch meet in one stroke; the middle of a wide 0 crosses two). A narrower group
+is cut only where its pieces stand clearly apart and one is a straight stroke: a "1" beside its
+neighbour. A cut is kept only when every piece is digit-sized (tall enough, and with enough ink or
+a 1's height); otherwise the group stays whole, so the broken strokes of one digit are never read
+as two. A group with no other digit in its row needs to be wider still (``SOLO_ASPECT``) to be cut
+at ink: a wide 0 must stay one digit.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import statistics
 import cv2
 import numpy as np
 
-from .locate import Strokes
+from .locate import MIN_INK, MIN_PEAK_INK, Strokes
 
 ROW_HEIGHT = 0.6  # a neighbour's height is within this ratio (and its inverse) of the row's digits
 ROW_ALIGN = 0.35  # …its centre within this many digit heights of the row's line,
@@ -36,31 +40,43 @@ CLEAR_GAP = 0.08  # …or when its pieces stand this many heights apart (a broke
 SOLO_ASPECT = 1.5  # a group alone (no other digit in its row) is looked at as several only when this wide
 PART_HEIGHT = 0.55  # each piece of a cut is at least this fraction of the group's height tall,
 PART_WIDTH = 0.12  # …this fraction of its height wide,
-PART_INK = 0.08  # …and holds this fraction of its ink
+PART_INK = 0.08  # …and holds this fraction of its ink (or as much as a digit of the row needs, ROW_INK)
+ONE_HEIGHT = 0.8  # a piece this tall may be narrower than PART_WIDTH (a "1")
+STRAIGHT = 0.3  # a stroke whose tightest rotated box is this much narrower than long is straight (a "1")
 VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's width from its middle
+FAINT_PEAK = 0.25  # a number is searched for paler digits at its ends, whose darkest ink is at least this fraction of the row's (and MIN_PEAK_INK),
+FAINT_LEVEL = 0.25  # …thresholded at this fraction of that darkest ink (as locate does for the picture),
+FAINT_JOIN = 0.15  # …fragments this many digit heights apart joined,
+FAINT_HEIGHT = 0.7  # …as tall as the row's digits within this ratio (and its inverse),
+FAINT_WIDTH = 2.5  # …at most this many digit heights wide (two pale digits are cut as any group),
+FAINT_BAND = 1.2  # …searched this many digit heights above and below the row's line
+FAINT_MARGIN = 0.05  # …and this many from the row's last digit (its pale rim is not a digit)
+FAINT_MIN_WIDTH = 0.3  # …where the picture leaves at least this many digit heights to search
+HOLE_LEVEL = 0.2  # inside a group's outline, ink paler than this fraction of its darkest is paper (a loop's hole)
+CORE_LEVEL = 0.4  # …and strokes are counted where it is darker than this (a small blurred hole is not paper)
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
 
 
-def digits_in_row(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]:
-    """The digits of the row through ``groups[0]``, left to right (``size``: the image's width, height)."""
+def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
+    """The digits of the row through ``groups[0]``, left to right (``ink``: the ink map they were found in)."""
     if not groups:
         return []
-    row = _grow(groups, size)
+    row = _grow(groups, ink)
     height = float(statistics.median(g.box[3] - g.box[1] for g in row))
     if len(row) == 1:  # one digit, or a number written so close its digits are one group: more evidence needed
-        digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT)
+        digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT, ink)
     else:
-        digits = [piece for g in row for piece in split(g, height)]
+        digits = [piece for g in row for piece in split(g, height, ink=ink)]
     return digits if len(digits) <= MAX_DIGITS else [groups[0]]
 
 
-def _grow(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]:
-    w, h = size
+def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
+    h, w = ink.shape
     first = groups[0]
     digit_h = first.box[3] - first.box[1]
     candidates = [g for g in groups[1:] if _could_be_a_digit(g, digit_h, w, h)]
     row = [first]
-    while candidates:
+    while True:
         slope, intercept = _line(row)
         left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
         best, best_gap = None, None
@@ -74,11 +90,80 @@ def _grow(groups: list[Strokes], size: tuple[int, int]) -> list[Strokes]:
                 continue
             if best_gap is None or gap < best_gap:
                 best, best_gap = g, gap
+        if best is None and (len(row) > 1 or _wide(first, SOLO_ASPECT)):  # a number already
+            best = _faint_neighbour(row, ink, digit_h, slope, intercept)
         if best is None:
             break
         row.append(best)
-        candidates.remove(best)
+        if best in candidates:
+            candidates.remove(best)
     return sorted(row, key=lambda g: g.box[0])
+
+
+def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: float, intercept: float):
+    """The nearest digit beside the row that is too faint for the picture's ink threshold, or None.
+
+    A thin pen's strokes are paler than a marker's: beside a row of dark digits they fall below a
+    threshold set by the darkest ink and break into specks. Next to either end of the row, the ink
+    is thresholded again relative to the darkest ink there, the fragments closer than ``FAINT_JOIN``
+    digit heights joined, and a piece that looks like a digit of the row (height, line, gap, ink, not
+    running out of the searched band like a ruled line) is taken with its own strokes.
+    """
+    h, w = ink.shape
+    left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
+    row_peak = max(int(ink[g.box[1] : g.box[3], g.box[0] : g.box[2]].max()) for g in row)
+    reach = int((ROW_GAP + FAINT_WIDTH) * digit_h)
+    margin = max(2, round(FAINT_MARGIN * digit_h))  # the pale rim of the row's own last digit
+    found: list[tuple[int, Strokes]] = []
+    for xa, xb, near_left in ((right + margin, right + reach, True), (left - reach, left - margin, False)):
+        xa, xb = max(0, xa), min(w, xb)
+        if xb - xa < FAINT_MIN_WIDTH * digit_h:
+            continue
+        yc = slope * (xa + xb) / 2 + intercept
+        ya, yb = max(0, int(yc - FAINT_BAND * digit_h)), min(h, int(yc + FAINT_BAND * digit_h))
+        region = ink[ya:yb, xa:xb]
+        peak = int(region.max()) if region.size else 0
+        if peak < max(MIN_PEAK_INK, FAINT_PEAK * row_peak):
+            continue
+        mask = (region >= max(MIN_INK, FAINT_LEVEL * peak)).astype(np.uint8)
+        k = max(3, round(FAINT_JOIN * digit_h) | 1)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((k, k), np.uint8)))
+        for i in range(1, n):
+            part = mask * (labels == i).astype(np.uint8)
+            strokes = _strokes_of(part, xa, ya)
+            if strokes is None:
+                continue
+            bx0, by0, bx1, by1 = strokes.box
+            if by0 <= ya or by1 >= yb or (bx1 >= xb if near_left else bx0 <= xa):
+                continue  # runs out of the band: a line, not a digit
+            if bx0 <= 1 or by0 <= 1 or bx1 >= w - 1 or by1 >= h - 1:
+                continue
+            gh, gap = by1 - by0, (bx0 - right if near_left else left - bx1)
+            cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+            if (
+                FAINT_HEIGHT * digit_h <= gh <= digit_h / FAINT_HEIGHT
+                and bx1 - bx0 <= FAINT_WIDTH * digit_h
+                and gap <= ROW_GAP * digit_h
+                and abs(cy - (slope * cx + intercept)) <= ROW_ALIGN * digit_h
+                and strokes.ink >= ROW_INK * gh * gh
+            ):
+                found.append((gap, strokes))
+    return min(found, key=lambda f: f[0])[1] if found else None
+
+
+def _strokes_of(part: np.ndarray, xa: int, ya: int) -> Strokes | None:
+    """The strokes of a binary ``part`` of the image whose top left corner is (xa, ya)."""
+    points = cv2.findNonZero(part)
+    if points is None:
+        return None
+    x, y, bw, bh = cv2.boundingRect(points)
+    contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    shifted = tuple(c + np.array([[xa, ya]], np.int32) for c in contours)
+    return Strokes((xa + x, ya + y, xa + x + bw, ya + y + bh), shifted, float(len(points)))
+
+
+def _wide(g: Strokes, aspect: float) -> bool:
+    return g.box[2] - g.box[0] > aspect * (g.box[3] - g.box[1])
 
 
 def _could_be_a_digit(g: Strokes, digit_h: int, w: int, h: int) -> bool:
@@ -98,24 +183,33 @@ def _line(row: list[Strokes]) -> tuple[float, float]:
     return slope, float(np.mean(cy - slope * cx))
 
 
-def split(g: Strokes, digit_h: float, strict: float = 1.0) -> list[Strokes]:
+def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | None = None) -> list[Strokes]:
     """``g`` as one or more digits, left to right (``digit_h``: the row's typical digit height; ``strict``
-    multiplies the aspect ratios that call for a cut)."""
+    multiplies the aspect ratios that call for a cut; ``ink``, the picture's ink map, shows the holes
+    of loops, which the group's outer contours fill)."""
     x0, y0, x1, y1 = g.box
     gw, gh = x1 - x0, y1 - y0
-    if gw <= SPLIT_ASPECT * max(gh, digit_h):
-        return [g]
+    height = max(gh, digit_h)
+    if len(g.contours) < 2 and gw <= SPLIT_ASPECT * height:
+        return [g]  # one stroke no wider than a digit
     mask = np.zeros((gh, gw), np.uint8)
     cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+    core = mask  # the strokes' cores: where a column's strokes are counted
+    if ink is not None:
+        inside = ink[y0:y1, x0:x1]
+        peak = float(inside[mask > 0].max(initial=0))
+        mask[inside < HOLE_LEVEL * peak] = 0
+        core = mask * (inside >= CORE_LEVEL * peak)
     columns = mask.sum(axis=0)
-    height = max(gh, digit_h)
     total = float(mask.sum())
     spans = _merge_small(mask, _blank_separated(columns), gh, total)
     apart = all(b[0] - a[1] >= CLEAR_GAP * gh for a, b in zip(spans, spans[1:], strict=False))
     if gw <= SPLIT_ASPECT * strict * height and not (len(spans) > 1 and apart):
-        return [g]  # a lone group is cut below SOLO_ASPECT only where its digits stand clearly apart
+        return [g]  # narrower than SPLIT_ASPECT (SOLO_ASPECT alone): cut only where digits stand clearly apart
+    if gw <= SPLIT_ASPECT * height and not any(_straight(mask[:, a:b]) for a, b in spans):
+        return [g]  # two digits this narrow: one of them is a "1" (the arcs of a broken 0 are not straight)
     touch = height * (strict if len(spans) == 1 else 1.0)  # digits apart already: a number, not one wide digit
-    cuts = [c for a, b in spans for c in _cut_touching(columns, a, b, touch)]
+    cuts = [c for a, b in spans for c in _cut_touching(mask, core, a, b, touch)]
     for ranges in (cuts, spans):  # touching digits cut, else only the blank-separated ones
         if len(ranges) < 2:
             continue
@@ -149,8 +243,11 @@ def _blank_separated(columns: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def _cut_touching(columns: np.ndarray, a: int, b: int, height: float) -> list[tuple[int, int]]:
-    """[a, b) cut at the column of least ink near its middle, again and again while a piece is too wide."""
+def _cut_touching(mask: np.ndarray, core: np.ndarray, a: int, b: int, height: float) -> list[tuple[int, int]]:
+    """[a, b) cut at the column of least ink near its middle, again and again while a piece is too wide.
+
+    Only a column that crosses a single stroke is a cut: touching digits meet in one stroke, while
+    every column near the middle of one wide digit (a 0, a 2) crosses two or more, so it stays whole."""
     width = b - a
     if width <= TOUCH_ASPECT * height:
         return [(a, b)]
@@ -159,10 +256,23 @@ def _cut_touching(columns: np.ndarray, a: int, b: int, height: float) -> list[tu
     lo, hi = max(a + 1, middle - reach), min(b - 1, middle + reach + 1)
     if hi <= lo:
         return [(a, b)]
-    window = columns[lo:hi].astype(np.float64)
+    window, cores = mask[:, lo:hi], core[:, lo:hi].astype(np.int8)
+    strokes = np.count_nonzero(np.diff(cores, axis=0) == 1, axis=0) + cores[0]
     offset = np.abs(np.arange(lo, hi) - middle) / max(reach, 1)
-    cut = lo + int(np.argmin(window / max(height, 1.0) + 0.2 * offset))
-    return _cut_touching(columns, a, cut, height) + _cut_touching(columns, cut, b, height)
+    cost = np.where(strokes == 1, window.sum(axis=0) / max(height, 1.0) + 0.2 * offset, np.inf)
+    if not np.isfinite(cost).any():
+        return [(a, b)]
+    cut = lo + int(np.argmin(cost))
+    return _cut_touching(mask, core, a, cut, height) + _cut_touching(mask, core, cut, b, height)
+
+
+def _straight(part: np.ndarray) -> bool:
+    """Whether the ink of ``part`` is one straight stroke (a "1"): its tightest rotated box is thin."""
+    points = cv2.findNonZero(part)
+    if points is None:
+        return False
+    (_, _), (a, b), _ = cv2.minAreaRect(points)
+    return min(a, b) <= STRAIGHT * max(a, b)
 
 
 def _piece(mask: np.ndarray, a: int, b: int, x0: int, y0: int) -> tuple[Strokes, int, float]:
@@ -183,4 +293,6 @@ def _piece(mask: np.ndarray, a: int, b: int, x0: int, y0: int) -> tuple[Strokes,
 def _digit_sized(piece: tuple[Strokes, int, float], group_h: int, total_ink: float) -> bool:
     strokes, height, ink = piece
     width = strokes.box[2] - strokes.box[0]
-    return height >= PART_HEIGHT * group_h and width >= PART_WIDTH * group_h and ink >= PART_INK * total_ink
+    wide_enough = width >= PART_WIDTH * group_h or height >= ONE_HEIGHT * group_h  # a "1" may be a hairline
+    enough_ink = ink >= min(PART_INK * total_ink, ROW_INK * group_h * group_h)  # a thin "1" in a long group
+    return height >= PART_HEIGHT * group_h and wide_enough and enough_ink
