@@ -233,3 +233,30 @@ def test_synthetic_non_digits_are_rejected_more_than_digits(trusted, mnist):
     digit_rejects = (decisions(trust, predictor.probabilities(x), x) < 0).mean()
     other_rejects = (decisions(trust, predictor.probabilities(others), others) < 0).mean()
     assert digit_rejects <= 0.02 and other_rejects >= 0.3
+
+
+def test_a_number_is_turned_away_only_when_half_its_digits_fail_or_one_is_nearly_uniform():
+    trust = Trust(temperature=1.0, threshold=-1.0)
+    sure, doubtful = [0.97] + [0.03 / 9] * 9, [0.5, 0.5] + [0.0] * 8
+    uniform = [0.1] * 10
+    assert not trust.rejects_number([sure, sure, doubtful, sure], [False, False, True, False])
+    assert trust.rejects_number([sure, doubtful, doubtful, sure], [False, True, True, False])  # half
+    assert trust.rejects_number([sure, sure, uniform, sure], [False, False, True, False])  # a letter
+    assert Trust(max_strokes=2).rejects_number([sure, sure, sure], [False, True, False])  # older rule: any
+
+
+def test_a_doubted_digit_inside_a_number_is_read_as_its_most_likely_label():
+    from mnist_edge.runtime.predictor import to_number_prediction
+    from mnist_edge.runtime.preprocess import Digits, Reading
+
+    trust = Trust(temperature=1.0, threshold=-1.0)
+    blank = np.zeros(784, np.float32)
+    found = Digits(tuple(Reading(blank, (10 * i, 0, 10 * i + 8, 12)) for i in range(4)))
+    sure = lambda d: [0.97 if k == d else 0.03 / 9 for k in range(10)]  # noqa: E731
+    doubtful = [0.0] * 10
+    doubtful[3], doubtful[8] = 0.55, 0.45
+    read = to_number_prediction(np.array([sure(2), sure(0), doubtful, sure(6)], np.float32), found, trust)
+    assert read.digits == "2036" and read.reason is None and read.readings[2].label == 3
+    assert read.confidence == pytest.approx(0.55)
+    letters = to_number_prediction(np.array([sure(2), [0.1] * 10, sure(1), sure(6)], np.float32), found, trust)
+    assert letters.digits == "" and letters.reason == NOT_A_DIGIT

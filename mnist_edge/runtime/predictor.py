@@ -222,11 +222,21 @@ def to_prediction(probs: np.ndarray, reading: Reading | None = None, trust: Trus
     return Prediction(label=label, confidence=values[label], probabilities=probabilities, box=box, pixels=pixels)
 
 
+def _digit_of_number(p: Prediction) -> DigitReading:
+    """One digit of a number; one the single-digit rule doubted is read as its most likely label."""
+    if p.label is not None:
+        return DigitReading(p.label, p.confidence, p.probabilities, p.box)
+    values = list(p.probabilities)
+    label = values.index(max(values))
+    return DigitReading(label, values[label], p.probabilities, p.box)
+
+
 def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None = None) -> Prediction:
     """The Prediction of a picture from the probabilities of its digits (``[n, 10]``, one row per reading).
 
     ``trust``: a single digit may be "not a digit" (``to_prediction``); a number's digits are
-    calibrated, and it is "not a digit" as a whole when any of its digits is rejected.
+    calibrated, and the number is "not a digit" as a whole when ``Trust.rejects_number`` says so;
+    otherwise a digit the single-digit rule doubts is read as its most likely label.
     """
     if not found.readings:
         return Prediction(None, None, None, digits="", reason=found.reason or "no digit found", readings=())
@@ -234,12 +244,13 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
     if len(found.readings) == 1:
         return to_prediction(probs[0], found.readings[0], trust)
     each = [to_prediction(row, r, trust) for row, r in zip(probs, found.readings, strict=True)]
-    if any(p.label is None for p in each):
+    rejected = [p.label is None for p in each]
+    if any(rejected) and trust.rejects_number([p.probabilities for p in each], rejected):
         boxes = np.array([r.box for r in found.readings])
         box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
         pixels = np.stack([r.tensor for r in found.readings])
         return Prediction(None, None, None, box, pixels, "", NOT_A_DIGIT, ())
-    digits = tuple(DigitReading(p.label, p.confidence, p.probabilities, p.box) for p in each)
+    digits = tuple(_digit_of_number(p) for p in each)
     boxes = np.array([d.box for d in digits])
     box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
     return Prediction(

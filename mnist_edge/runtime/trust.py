@@ -9,12 +9,18 @@ Both are fitted at export time (``mnist_edge.export.calibrate``) and stored in t
   the model saw has more separate strokes or more closed loops than any digit
   (``max_strokes``, ``max_loops``).
 
+A number (digits in a row) is judged as a whole (``rejects_number``): a row of digit-sized marks is
+itself evidence of digits, so one doubtful digit among sure ones is read, not a reason to turn the
+number away; a row is "not a digit" when half its digits fail the rule or any one is nearly uniform
+(what a model trained with non-digits makes of a letter).
+
 A card without these fields (an older export) gives T = 1 and no rejection: today's behaviour.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -26,6 +32,7 @@ NOT_A_DIGIT = "not a digit"
 STROKE_INK = 0.35  # a pixel of the 28×28 is ink above this
 MIN_STROKE_FRACTION = 0.1  # a stroke counts when it has this fraction of the largest stroke's pixels
 MIN_LOOP_PIXELS = 4  # a closed loop encloses at least this many paper pixels
+NEAR_UNIFORM = 0.05  # nats: a number's digit whose entropy is this close to the uniform's (ln 10) is no digit
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,19 @@ class Trust:
         return (self.max_strokes is not None and strokes > self.max_strokes) or (
             self.max_loops is not None and loops > self.max_loops
         )
+
+    def rejects_number(self, calibrated: Sequence[Sequence[float]], rejected: Sequence[bool]) -> bool:
+        """True when a row of digits is not a number; ``rejected``: ``rejects`` of each digit.
+
+        With an entropy rule in the card: when at least half the digits are rejected, or any one is
+        within NEAR_UNIFORM of the uniform distribution. Without one: when any digit is rejected.
+        """
+        if self.threshold is None:
+            return any(rejected)
+        if 2 * sum(rejected) >= len(rejected):
+            return True
+        floor = NEAR_UNIFORM - math.log(len(calibrated[0]))
+        return any(sum(p * math.log(p) for p in row if p > 0) < floor for row in calibrated)
 
 
 def _scaled_row(row: list[float], temperature: float) -> list[float]:
