@@ -19,9 +19,10 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # before onnxruntime is fir
 
 from ..contract import PREPROCESSING_SPEC  # noqa: E402
 from ..errors import ImageError, ModelError  # noqa: E402
-from .batch import predict_files, predict_inputs  # noqa: E402
+from .batch import predict_files  # noqa: E402
 from .explain import explanation, write_explanation  # noqa: E402
 from .inputs import expand_inputs  # noqa: E402
+from .parallel import predict_inputs  # noqa: E402
 from .predictor import DigitReading, Prediction, Predictor, default_model_path, shipped_model_path  # noqa: E402
 from .preprocess import Digits, Reading, preprocess, read_digit, read_digits  # noqa: E402
 from .records import format_line, prediction_record  # noqa: E402

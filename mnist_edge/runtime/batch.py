@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 
-from ..contract import DEFAULT_DIR
 from ..errors import ImageError, first_line
-from .inputs import expand_inputs
-from .predictor import Prediction, Predictor, default_model_path, predict_found
+from .predictor import Prediction, Predictor, predict_found
 from .preprocess import Digits, read_digits
 
 CHUNK = 256
@@ -35,27 +32,3 @@ def predict_files(
         predictions = iter(predict_found(predictor, list(found.values())))
         for i, path in enumerate(part):
             yield path, errors[i] if i in errors else next(predictions)
-
-
-def predict_inputs(
-    inputs: Sequence[str],
-    model: str | os.PathLike | None = None,
-    threads: int | None = None,
-    verify: bool = False,
-    default_dir: str | os.PathLike = DEFAULT_DIR,
-    workers: int | None = 1,
-) -> tuple[list[str], Iterator[tuple[str, Prediction | Exception]]]:
-    """What ``mnist-edge predict`` does: load the model, expand files/folders/globs, predict lazily.
-
-    ``model``: an ONNX file; default ``default_model_path(default_dir)``. Returns the expanded paths
-    and an iterator of ``(path, Prediction or error)`` in the same order. ``workers``: processes
-    (``None``: the cores available, see ``parallel.predict_parallel``); the records are the same.
-    """
-    model = model or default_model_path(default_dir)
-    predictor = Predictor(model, threads=threads, verify=verify)  # also checks the model before any worker starts
-    paths = expand_inputs(inputs)
-    if workers == 1:
-        return paths, predict_files(predictor, paths)
-    from .parallel import predict_parallel
-
-    return paths, predict_parallel(paths, model, workers=workers, threads=threads, predictor=predictor)

@@ -23,9 +23,11 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ..contract import DEFAULT_DIR
 from ..errors import ImageError
 from .batch import CHUNK, predict_files
-from .predictor import Prediction, Predictor
+from .inputs import expand_inputs
+from .predictor import Prediction, Predictor, default_model_path
 
 MIN_PARALLEL = 32  # fewer pictures than this are predicted in this process
 START_METHOD = os.environ.get("MNIST_EDGE_START_METHOD", "forkserver" if sys.platform.startswith("linux") else "spawn")
@@ -149,3 +151,25 @@ def _die_with_parent() -> None:
             os._exit(1)
     except (OSError, AttributeError):
         pass
+
+
+def predict_inputs(
+    inputs: Sequence[str],
+    model: str | os.PathLike | None = None,
+    threads: int | None = None,
+    verify: bool = False,
+    default_dir: str | os.PathLike = DEFAULT_DIR,
+    workers: int | None = 1,
+) -> tuple[list[str], Iterator[tuple[str, Prediction | Exception]]]:
+    """What ``mnist-edge predict`` does: load the model, expand files/folders/globs, predict lazily.
+
+    ``model``: an ONNX file; default ``default_model_path(default_dir)``. Returns the expanded paths
+    and an iterator of ``(path, Prediction or error)`` in the same order. ``workers``: processes
+    (``None``: the cores available, see ``predict_parallel``); the records are the same.
+    """
+    model = model or default_model_path(default_dir)
+    predictor = Predictor(model, threads=threads, verify=verify)  # also checks the model before any worker starts
+    paths = expand_inputs(inputs)
+    if workers == 1:
+        return paths, predict_files(predictor, paths)
+    return paths, predict_parallel(paths, model, workers=workers, threads=threads, predictor=predictor)
