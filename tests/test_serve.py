@@ -131,6 +131,7 @@ def test_healthz_card_and_model_file(predictor):
     health = c.get("/healthz").json()
     assert health["status"] == "ok" and health["model"] == predictor.path.name
     assert c.get("/model").json() == predictor.card
+    assert c.get("/card.json").json() == predictor.card  # what the page reads
     model = c.get("/model.int8.onnx")
     assert model.content == predictor.path.read_bytes()
     assert model.headers["cross-origin-embedder-policy"] == "require-corp"

@@ -13,10 +13,17 @@ import pytest
 
 from conftest import BLOCK_HEAVY_IMPORTS, run_cli
 from mnist_edge.errors import ModelError, UsageError
-from mnist_edge.runtime import shipped_model_path
+from mnist_edge.runtime import Predictor, shipped_model_path
 from mnist_edge.web import STATIC_DIR, bundle, vendor, write_bundle
 
-PAGE_FILES = {"index.html", "app.js", "preprocess.js", "style.css", *(f"vendor/{name}" for name in vendor.FILES)}
+PAGE_FILES = {
+    "index.html",
+    "app.js",
+    "preprocess.js",
+    "trust.js",
+    "style.css",
+    *(f"vendor/{name}" for name in vendor.FILES),
+}
 
 
 def test_the_committed_vendor_files_match_their_pins():
@@ -47,8 +54,9 @@ def test_a_bundle_holds_the_page_and_the_model(tmp_path):
     out = tmp_path / "site"
     manifest = write_bundle(out, shipped_model_path())
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert written == PAGE_FILES | {"model.int8.onnx", "bundle.json"}
+    assert written == PAGE_FILES | {"model.int8.onnx", "card.json", "bundle.json"}
     assert (out / "model.int8.onnx").read_bytes() == shipped_model_path().read_bytes()
+    assert json.loads((out / "card.json").read_text()) == Predictor(shipped_model_path()).card
     assert manifest["model"]["sha256"] == hashlib.sha256(shipped_model_path().read_bytes()).hexdigest()
     assert json.loads((out / "bundle.json").read_text()) == manifest
     assert manifest["total_bytes"] == sum((out / name).stat().st_size for name in written - {"bundle.json"})

@@ -255,6 +255,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_route, methods=["GET"]),
         Route("/model", card, methods=["GET"]),
+        Route("/card.json", card, methods=["GET"]),  # the page's name for the card (as in a static bundle)
         Route("/model.int8.onnx", model_file, methods=["GET"]),
     ]
     if settings.static_dir and Path(settings.static_dir).is_dir():

@@ -2,7 +2,8 @@
 
 ``write_bundle(out_dir, model)`` copies the page (``index.html``, ``app.js``, ``preprocess.js``,
 ``style.css``, the vendored onnxruntime-web files) and the model, as ``model.int8.onnx`` beside
-``index.html``, where the page fetches it. The model is loaded by the runtime's ``Predictor`` first
+``index.html``, where the page fetches it, with its card as ``card.json`` (the page applies the card's
+temperature and "not a digit" rule, as ``predict`` does). The model is loaded by the runtime's ``Predictor`` first
 (card, signature and preprocessing spec checked), so a bundle never ships a model the runtime
 would refuse. The folder is built beside ``out_dir`` and renamed into place: readers see the old
 bundle or the new one, never a partial one (a crash between the two renames of a replacement
@@ -25,6 +26,7 @@ from ..runtime.predictor import Predictor, default_model_path
 from . import vendor
 
 STATIC_DIR = Path(__file__).parent / "static"
+CARD_FILE = "card.json"  # the model's card, beside it: the page reads its calibration and rejection
 MANIFEST = "bundle.json"  # what a bundle holds; also marks a folder as one (safe to replace)
 
 
@@ -62,6 +64,8 @@ def write_bundle(out_dir: str | os.PathLike, model: str | os.PathLike | None = N
             files[rel.as_posix()] = len(data)
         write_bytes(building / INT8_FILE, model_bytes)
         files[INT8_FILE] = len(model_bytes)
+        write_json(building / CARD_FILE, predictor.card)  # the page applies its temperature and "not a digit" rule
+        files[CARD_FILE] = (building / CARD_FILE).stat().st_size
         manifest = {
             "mnist_edge": __version__,
             "onnxruntime_web": vendor.VERSION,

@@ -13,7 +13,7 @@ from pathlib import Path
 import harness  # beside this file (pytest puts tests/browser/ on sys.path)
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime import Predictor, read_digit, shipped_model_path
@@ -177,6 +177,27 @@ def test_a_blank_picture_says_why_there_is_no_answer(page, tmp_path):
     answer = harness.upload(page, blank)
     assert answer["label"] is None and "no digit" in answer["reason"]
     assert "no digit" in page.text_content("#status")
+
+
+def test_the_page_applies_the_cards_calibration_and_not_a_digit_rule_as_predict_does(
+    page, sample_dir, tmp_path, predictor
+):
+    assert page.evaluate("window.mnistEdge.trust.threshold") == pytest.approx(predictor.trust.threshold)
+    digit = tmp_path / "digit.png"
+    Image.fromarray(load_path(sample_dir).x_test[18]).save(digit)  # an MNIST digit: the same 28×28 both ways
+    answer, expected = harness.upload(page, digit), predictor.predict(digit)
+    assert answer["label"] == expected.label
+    np.testing.assert_allclose(answer["probabilities"], expected.probabilities, atol=1e-5)  # calibrated (T ≠ 1)
+    grid = tmp_path / "grid.png"  # four closed loops: more than any digit has
+    picture = Image.new("L", (200, 200), 255)
+    draw = ImageDraw.Draw(picture)
+    for k in (60, 100, 140):
+        draw.line([(k, 30), (k, 170)], fill=0, width=8)
+        draw.line([(30, k), (170, k)], fill=0, width=8)
+    picture.save(grid)
+    answer = harness.upload(page, grid)
+    assert predictor.predict(grid).reason == answer["reason"] == "not a digit"
+    assert answer["label"] is None and page.text_content("#label") == "–"
 
 
 def test_every_request_stays_on_this_machine(opened, bundle_url):

@@ -2,8 +2,10 @@
 // onnxruntime-web (WASM, global `ort` from vendor/ort.wasm.min.js) -> answer, bars, latency.
 // State for people and tests: <html data-state="loading|ready|error">, window.mnistEdge.
 import { preprocessImageData } from "./preprocess.js";
+import { calibrate, rejects, trustFromCard } from "./trust.js";
 
 const MODEL_URL = "model.int8.onnx"; // beside this page: `serve` and the static bundle both put it there
+const CARD_URL = "card.json"; // the model's card (temperature, "not a digit" rule), beside it too
 const INPUT = "pixels"; // contract.INPUT_NAME: [1, 784] float32 in [0, 1]
 const OUTPUT = "probabilities"; // contract.OUTPUT_NAME: [1, 10]; the card's labels are "0".."9" (index = label)
 const MAX_PIXELS = 50_000_000; // runtime/decode.py's limit: larger pictures are refused, as predict does
@@ -22,6 +24,7 @@ const reader = readerCanvas();
 const state = (window.mnistEdge = { predictions: 0, last: null, timings: {}, readPad });
 
 let session = null;
+let trust = trustFromCard(null); // T = 1, no rejection until the card is read
 let running = Promise.resolve();
 
 main();
@@ -49,6 +52,10 @@ async function loadModel() {
   const response = await fetch(MODEL_URL);
   if (!response.ok) throw new Error(`${MODEL_URL}: HTTP ${response.status}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
+  const card = await fetch(CARD_URL);
+  if (!card.ok) throw new Error(`${CARD_URL}: HTTP ${card.status}`);
+  trust = trustFromCard(await card.json());
+  state.trust = trust;
   const created = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
   if (!created.inputNames.includes(INPUT) || !created.outputNames.includes(OUTPUT)) {
     throw new Error(`the model must have input "${INPUT}" and output "${OUTPUT}"`);
@@ -87,12 +94,14 @@ async function predict(read, placement) {
     showNothing(seen.reason || "no digit found");
     return;
   }
-  const probabilities = await infer(seen.pixels);
+  const probabilities = calibrate(await infer(seen.pixels), trust);
   const t2 = performance.now();
-  const label = probabilities.indexOf(Math.max(...probabilities));
+  const doubted = rejects(probabilities, seen.pixels, trust);
+  const label = doubted ? null : probabilities.indexOf(Math.max(...probabilities));
   state.last = {
     label,
-    confidence: probabilities[label],
+    confidence: doubted ? null : probabilities[label],
+    reason: doubted ? "not a digit" : null,
     probabilities,
     pixels: Array.from(seen.pixels),
     box: seen.box,
@@ -220,8 +229,8 @@ function buildBars() {
 }
 
 function show(result, placement) {
-  $("label").textContent = String(result.label);
-  $("confidence").textContent = `${(100 * result.confidence).toFixed(1)} %`;
+  $("label").textContent = result.label === null ? "–" : String(result.label);
+  $("confidence").textContent = result.label === null ? result.reason : `${(100 * result.confidence).toFixed(1)} %`;
   [...$("bars").children].forEach((li, d) => {
     const p = result.probabilities[d];
     li.classList.toggle("top", d === result.label);
@@ -242,7 +251,7 @@ function show(result, placement) {
   }
   $("latency").textContent =
     `preprocessing ${result.preprocessMs.toFixed(1)} ms + model ${result.inferenceMs.toFixed(1)} ms = ${result.totalMs.toFixed(1)} ms`;
-  setStatus("");
+  setStatus(result.reason || "");
 }
 
 function showNothing(reason) {
