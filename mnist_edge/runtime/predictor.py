@@ -245,20 +245,18 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
         return to_prediction(probs[0], found.readings[0], trust)
     each = [to_prediction(row, r, trust) for row, r in zip(probs, found.readings, strict=True)]
     rejected = [p.label is None for p in each]
+    boxes = np.array([r.box for r in found.readings])
+    box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+    pixels = np.stack([r.tensor for r in found.readings])
     if any(rejected) and trust.rejects_number([p.probabilities for p in each], rejected):
-        boxes = np.array([r.box for r in found.readings])
-        box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
-        pixels = np.stack([r.tensor for r in found.readings])
         return Prediction(None, None, None, box, pixels, "", NOT_A_DIGIT, ())
     digits = tuple(_digit_of_number(p) for p in each)
-    boxes = np.array([d.box for d in digits])
-    box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
     return Prediction(
         label=None,
         confidence=min(d.confidence for d in digits),
         probabilities=None,
         box=box,
-        pixels=np.stack([r.tensor for r in found.readings]),
+        pixels=pixels,
         digits="".join(str(d.label) for d in digits),
         readings=digits,
     )

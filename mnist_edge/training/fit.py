@@ -261,33 +261,18 @@ def _training_dataset(tf, x: np.ndarray, y: np.ndarray, config: TrainConfig, pri
     expose = negatives is not None and len(negatives.x) > 0 and config.negatives > 0
     if distortion is None and not mix and not expose and (noise is None or not noise.active):
         return ds.prefetch(tf.data.AUTOTUNE)
+    pools = []  # (share, fold-in ids of its two random draws, images, labels) swapped into every batch
     if mix:
-        printed_x = tf.constant(printed.x)
-        printed_y = tf.constant(_one_hot(printed.y))
+        pools.append((config.printed_digits, (1, 2), tf.constant(printed.x), tf.constant(_one_hot(printed.y))))
     if expose:
-        negative_x = tf.constant(negatives.x)
+        uniform = np.full((len(negatives.x), NUM_CLASSES), 1.0 / NUM_CLASSES, np.float32)
+        pools.append((config.negatives, (4, 5), tf.constant(negatives.x), tf.constant(uniform)))
 
     def transform(step, batch):
         images, labels = batch
         seed = tf.stack([tf.constant(config.seed, tf.int64), step])
-        if mix:
-            mix_seed = tf.random.experimental.stateless_fold_in(seed, 1)
-            n = tf.shape(images)[0]
-            swap = tf.random.stateless_uniform([n], seed=mix_seed) < config.printed_digits
-            pick = tf.random.stateless_uniform(
-                [n], seed=tf.random.experimental.stateless_fold_in(seed, 2), maxval=len(printed.x), dtype=tf.int32
-            )
-            images = tf.where(swap[:, None], tf.gather(printed_x, pick), images)
-            labels = tf.where(swap[:, None], tf.gather(printed_y, pick), labels)
-        if expose:
-            n = tf.shape(images)[0]
-            swap = tf.random.stateless_uniform([n], seed=tf.random.experimental.stateless_fold_in(seed, 4))
-            swap = swap < config.negatives
-            pick = tf.random.stateless_uniform(
-                [n], seed=tf.random.experimental.stateless_fold_in(seed, 5), maxval=len(negatives.x), dtype=tf.int32
-            )
-            images = tf.where(swap[:, None], tf.gather(negative_x, pick), images)
-            labels = tf.where(swap[:, None], tf.fill(tf.shape(labels), 1.0 / NUM_CLASSES), labels)
+        for share, folds, pool_x, pool_y in pools:
+            images, labels = _swap_in(tf, images, labels, seed, folds, share, pool_x, pool_y)
         if distortion is not None:
             images = augment_batch(images, seed, distortion)
         if noise is not None and noise.active:
@@ -296,6 +281,17 @@ def _training_dataset(tf, x: np.ndarray, y: np.ndarray, config: TrainConfig, pri
 
     ds = ds.enumerate().map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _swap_in(tf, images, labels, seed, folds, share, pool_x, pool_y):
+    """Replace a ``share`` of the batch's examples by examples drawn from a pool, seeded by ``seed``
+    folded with ``folds`` (one id for which examples, one for which pool entries)."""
+    fold_in = tf.random.experimental.stateless_fold_in
+    n = tf.shape(images)[0]
+    swap = tf.random.stateless_uniform([n], seed=fold_in(seed, folds[0])) < share
+    pick = tf.random.stateless_uniform([n], seed=fold_in(seed, folds[1]), maxval=pool_x.shape[0], dtype=tf.int32)
+    images = tf.where(swap[:, None], tf.gather(pool_x, pick), images)
+    return images, tf.where(swap[:, None], tf.gather(pool_y, pick), labels)
 
 
 def _cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
