@@ -4,7 +4,7 @@
                                          [--thresholds -0.6,-0.8,-0.93,-1.117,-1.4]
 
 For each threshold on the negative entropy of the calibrated probabilities (the card's temperature,
-and its stroke/loop rule, kept as they are), the share of the digit pictures (every picture of the
+and its shape rules, kept as they are), the share of the digit pictures (every picture of the
 picture benchmark's sets) and of the non-digit pictures (``benchmarks/non_digit_sets.py``) that would
 be answered "not a digit". A picture whose number has one rejected digit is rejected, as ``predict``
 does. Generate the sets first with ``picture_sets.py`` and ``non_digit_sets.py``.
@@ -13,6 +13,7 @@ does. Generate the sets first with ``picture_sets.py`` and ``non_digit_sets.py``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -24,14 +25,15 @@ sys.path.insert(0, str(ROOT))
 from mnist_edge.errors import ImageError  # noqa: E402
 from mnist_edge.runtime import Predictor  # noqa: E402
 from mnist_edge.runtime.preprocess import read_digits  # noqa: E402
-from mnist_edge.runtime.trust import negative_entropy, structure  # noqa: E402
+from mnist_edge.runtime.trust import negative_entropy  # noqa: E402
 
 PICTURES = ("*.png", "*.jpg")
 
 
 def scores(predictor: Predictor, paths: list[Path]) -> list[tuple[float, bool]]:
-    """(lowest negative entropy among the picture's digits, rejected by the stroke/loop rule) per picture."""
+    """(lowest negative entropy among the picture's digits, rejected by the card's shape rules) per picture."""
     trust, out = predictor.trust, []
+    shape_only = dataclasses.replace(trust, threshold=None)
     for path in paths:
         try:
             found = read_digits(path)
@@ -42,8 +44,7 @@ def scores(predictor: Predictor, paths: list[Path]) -> list[tuple[float, bool]]:
             continue
         tensors = np.stack([r.tensor for r in found.readings])
         calibrated = trust.calibrate(predictor.probabilities(tensors))
-        shape = [structure(t, trust.max_strokes, trust.max_loops) for t in tensors]
-        odd = any((trust.max_strokes or 99) < s or (trust.max_loops or 99) < loops for s, loops in shape)
+        odd = any(shape_only.rejects(p, t) for p, t in zip(calibrated, tensors, strict=True))
         out.append((float(negative_entropy(calibrated).min()), odd))
     return out
 

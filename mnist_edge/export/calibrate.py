@@ -5,8 +5,9 @@ images (same seed, same size: ``metrics.json`` records them), never on the test 
 
 - temperature scaling: the T that minimises the negative log-likelihood of the validation labels;
 - the rejection threshold: the negative entropy of the calibrated probabilities below which
-  ``REJECT_RATE`` of the validation digits fall, plus the stroke/loop limits of ``runtime.trust``
-  (the largest counts that more than ``STRUCTURE_RATE`` of validation digits reach).
+  ``REJECT_RATE`` of the validation digits fall, plus the shape limits of ``runtime.trust``: the
+  largest stroke, loop and island counts and stroke thickness that more than ``STRUCTURE_RATE`` of
+  validation digits reach.
 
 Also the figures: expected calibration error (15 equal-width bins), AUROC, and a deterministic set
 of synthetic non-digits (noise, overlaid digit pairs, scribbles) for the parity gate.
@@ -16,13 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.trust import Trust, negative_entropy, structure, temperature_scale
+from ..runtime.trust import Trust, negative_entropy, structure, temperature_scale, thickness
 
 ECE_BINS = 15
 REJECT_RATE = (
     0.001  # of validation digits rejected by the entropy threshold (0.003 turned away 1.5 % of real digit pictures)
 )
-STRUCTURE_RATE = 0.001  # a stroke/loop count reached by more validation digits than this is allowed
+STRUCTURE_RATE = 0.001  # a stroke/loop/island count or thickness reached by more validation digits than this is allowed
 FALLBACK_VALIDATION = 5000  # images, when the training record names no validation split
 
 
@@ -105,10 +106,11 @@ def auroc(positive: np.ndarray, negative: np.ndarray) -> float:
     return float((below + 0.5 * tied).sum() / (len(positive) * len(negative)))
 
 
-def structure_limits(x_val: np.ndarray, rate: float = STRUCTURE_RATE) -> tuple[int, int]:
-    """The smallest stroke and loop counts that at most ``rate`` of the validation digits exceed."""
-    counts = np.array([structure(x) for x in x_val])
-    return tuple(int(np.quantile(counts[:, i], 1 - rate, method="higher")) for i in range(2))
+def structure_limits(x_val: np.ndarray, rate: float = STRUCTURE_RATE) -> tuple[int, int, int, float]:
+    """The smallest stroke, loop and island counts and thickness that at most ``rate`` of the validation digits exceed."""
+    counts = np.array([(*structure(x), thickness(x)) for x in x_val])
+    limits = [np.quantile(counts[:, i], 1 - rate, method="higher") for i in range(4)]
+    return int(limits[0]), int(limits[1]), int(limits[2]), round(float(limits[3]), 4)
 
 
 def fit_trust(probabilities: np.ndarray, labels: np.ndarray, x_val: np.ndarray, where: str) -> dict:
@@ -116,8 +118,8 @@ def fit_trust(probabilities: np.ndarray, labels: np.ndarray, x_val: np.ndarray, 
     temperature = fit_temperature(probabilities, labels)
     calibrated = temperature_scale(probabilities, temperature)
     threshold = float(np.quantile(negative_entropy(calibrated), REJECT_RATE))
-    max_strokes, max_loops = structure_limits(x_val)
-    trust = Trust(temperature, threshold, max_strokes, max_loops)
+    max_strokes, max_loops, max_islands, max_thickness = structure_limits(x_val)
+    trust = Trust(temperature, threshold, max_strokes, max_loops, max_islands, max_thickness)
     rejected = np.array([trust.rejects(p, x) for p, x in zip(calibrated, x_val, strict=True)])
     return {
         "calibration": {
@@ -134,11 +136,14 @@ def fit_trust(probabilities: np.ndarray, labels: np.ndarray, x_val: np.ndarray, 
             "method": "entropy+structure",
             "description": (
                 "not a digit when the negative entropy of the calibrated probabilities is below threshold, "
-                "or the 28x28 input has more than max_strokes separate strokes or more than max_loops closed loops"
+                "or the 28x28 input has more than max_strokes separate strokes, more than max_loops closed loops, "
+                "more than max_islands strokes inside a loop, or ink deeper than max_thickness pixels from paper"
             ),
             "threshold": round(threshold, 6),
             "max_strokes": max_strokes,
             "max_loops": max_loops,
+            "max_islands": max_islands,
+            "max_thickness": max_thickness,
             "fitted_on": where,
             "target_reject_rate": REJECT_RATE,
             "validation_reject_rate": round(float(rejected.mean()), 6),

@@ -6,8 +6,9 @@ Both are fitted at export time (``mnist_edge.export.calibrate``) and stored in t
   the logits up to a per-row constant, and ``softmax(log p / T)`` is exactly temperature scaling.
 - ``rejection``: a picture is "not a digit" when the calibrated probabilities are too uncertain
   (their negative entropy is below ``threshold``, set on validation digits), or when the 28×28
-  the model saw has more separate strokes or more closed loops than any digit
-  (``max_strokes``, ``max_loops``).
+  the model saw has a shape no digit has: more separate strokes or closed loops (``max_strokes``,
+  ``max_loops``), ink inside a closed loop (``max_islands``: the eyes in a face, the dot in ⊙), or a
+  stroke thicker than a pen's (``max_thickness``: a filled shape, a blob, a solid object).
 
 A number (digits in a row) is judged as a whole (``rejects_number``): a row of digit-sized marks is
 itself evidence of digits, so one doubtful digit among sure ones is read, not a reason to turn the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -32,6 +34,7 @@ NOT_A_DIGIT = "not a digit"
 STROKE_INK = 0.35  # a pixel of the 28×28 is ink above this
 MIN_STROKE_FRACTION = 0.1  # a stroke counts when it has this fraction of the largest stroke's pixels
 MIN_LOOP_PIXELS = 4  # a closed loop encloses at least this many paper pixels
+MIN_ISLAND_PIXELS = 3  # ink inside a loop counts when it has at least this many pixels (a speck does not)
 NEAR_UNIFORM = 0.05  # nats: a number's digit whose entropy is this close to the uniform's (ln 10) is no digit
 
 
@@ -41,6 +44,8 @@ class Trust:
     threshold: float | None = None  # minimum negative entropy (nats) of the calibrated probabilities
     max_strokes: int | None = None
     max_loops: int | None = None
+    max_islands: int | None = None
+    max_thickness: float | None = None  # the deepest ink pixel's distance to paper, in pixels of the 28×28
 
     @classmethod
     def from_card(cls, card: dict) -> Trust:
@@ -50,6 +55,8 @@ class Trust:
             threshold=rejection.get("threshold"),
             max_strokes=rejection.get("max_strokes"),
             max_loops=rejection.get("max_loops"),
+            max_islands=rejection.get("max_islands"),
+            max_thickness=rejection.get("max_thickness"),
         )
 
     def calibrate(self, probabilities: np.ndarray) -> np.ndarray:
@@ -63,17 +70,22 @@ class Trust:
     def rejects(self, calibrated: np.ndarray | list[float], pixels: np.ndarray | None = None) -> bool:
         """True when one input is not a digit: its calibrated probabilities ``[10]``, its 784 pixels.
 
-        The entropy rule comes first: the stroke and loop counts are needed only when it accepts.
+        The entropy rule comes first: the shape is measured only when it accepts.
         """
         if self.threshold is not None:
             values = calibrated.tolist() if isinstance(calibrated, np.ndarray) else calibrated
             if _row_negative_entropy(values) < self.threshold:
                 return True
-        if pixels is None or (self.max_strokes is None and self.max_loops is None):
+        if pixels is None:
             return False
-        strokes, loops = structure(pixels, self.max_strokes, self.max_loops)
-        return (self.max_strokes is not None and strokes > self.max_strokes) or (
-            self.max_loops is not None and loops > self.max_loops
+        if self.max_thickness is not None and thickness(pixels) > self.max_thickness:
+            return True
+        if self.max_strokes is None and self.max_loops is None and self.max_islands is None:
+            return False
+        shape = structure(pixels, self.max_strokes, self.max_loops, self.max_islands)
+        return any(
+            limit is not None and count > limit
+            for count, limit in zip(shape, (self.max_strokes, self.max_loops, self.max_islands), strict=True)
         )
 
     def rejects_number(self, calibrated: Sequence[Sequence[float]], rejected: Sequence[bool]) -> bool:
@@ -117,24 +129,70 @@ def negative_entropy(probabilities: np.ndarray) -> np.ndarray:
     return (p * np.log(p)).sum(axis=-1)
 
 
-def structure(pixels: np.ndarray, max_strokes: int | None = None, max_loops: int | None = None) -> tuple[int, int]:
-    """(separate strokes, closed loops) in a 28×28 input: an MNIST digit has one stroke and at most two loops.
+class Shape(NamedTuple):
+    """What a 28×28 input's ink looks like, counted as ``structure`` does."""
 
-    With limits given, both counts are first bounded from above by one contour pass (every stroke has
-    one outer contour, every hole one inner contour, specks and pinholes included), and measured
-    exactly only when a bound is over its limit: the common digit costs one fast OpenCV call.
+    strokes: int  # separate strokes (8-connected ink; specks under MIN_STROKE_FRACTION of the largest left out)
+    loops: int  # closed loops (4-connected paper that does not reach the edge, ≥ MIN_LOOP_PIXELS)
+    islands: int  # strokes inside a closed loop (≥ MIN_ISLAND_PIXELS): no digit has one
+
+
+def structure(
+    pixels: np.ndarray, max_strokes: int | None = None, max_loops: int | None = None, max_islands: int | None = None
+) -> Shape:
+    """The strokes, loops and islands of a 28×28 input: an MNIST digit has one stroke, ≤ 2 loops, no island.
+
+    With limits given, the three counts are first bounded from above by one contour pass (every stroke
+    has one outer contour, every hole one inner contour, specks and pinholes included; an outer contour
+    inside a hole is an island), and measured exactly only when a bound is over its limit: the common
+    digit costs one fast OpenCV call.
     """
-    ink = (np.asarray(pixels, np.float32).reshape(SIDE, SIDE) > STROKE_INK).view(np.uint8)
+    ink = _ink(pixels)
     if max_strokes is not None and max_loops is not None:
         # only the number of contours counts, not their points: the simplest chain is enough
-        contours, hierarchy = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-        holes = 0 if hierarchy is None else sum(p >= 0 for p in hierarchy[0, :, 3].tolist())  # with a parent
-        if len(contours) - holes <= max_strokes and holes <= max_loops:
-            return len(contours) - holes, holes
-    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        _, hierarchy = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+        parents = [] if hierarchy is None else hierarchy[0, :, 3].tolist()
+        depths = [_depth(i, parents) for i in range(len(parents))]
+        outer = sum(d % 2 == 0 for d in depths)
+        bound = Shape(outer, len(depths) - outer, sum(d >= 2 and d % 2 == 0 for d in depths))
+        if (
+            bound.strokes <= max_strokes
+            and bound.loops <= max_loops
+            and (max_islands is None or bound.islands <= max_islands)
+        ):
+            return bound
+    count, strokes, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    strokes = int((areas >= MIN_STROKE_FRACTION * areas.max()).sum()) if len(areas) else 0
-    _, _, stats, _ = cv2.connectedComponentsWithStats(ink ^ 1, connectivity=4)
+    n_strokes = int((areas >= MIN_STROKE_FRACTION * areas.max()).sum()) if len(areas) else 0
+    _, paper, stats, _ = cv2.connectedComponentsWithStats(ink ^ 1, connectivity=4)
     x, y, w, h, area = (stats[1:, i] for i in range(5))
     inside = (x > 0) & (y > 0) & (x + w < SIDE) & (y + h < SIDE)  # paper that does not reach the edge
-    return strokes, int((inside & (area >= MIN_LOOP_PIXELS)).sum())
+    return Shape(n_strokes, int((inside & (area >= MIN_LOOP_PIXELS)).sum()), _islands(strokes, areas, paper, inside))
+
+
+def _depth(i: int, parents: list[int]) -> int:
+    depth = 0
+    while parents[i] >= 0:
+        i, depth = parents[i], depth + 1
+    return depth
+
+
+def _islands(strokes: np.ndarray, areas: np.ndarray, paper: np.ndarray, inside: np.ndarray) -> int:
+    """Strokes of at least MIN_ISLAND_PIXELS that touch no paper reaching the edge and not the edge itself."""
+    outside = np.isin(paper, 1 + np.flatnonzero(~inside))  # paper connected to the frame's edge
+    reach = cv2.dilate(outside.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))).view(bool)
+    open_strokes = set(np.unique(strokes[reach]).tolist())
+    open_strokes |= set(np.unique(np.concatenate([strokes[0], strokes[-1], strokes[:, 0], strokes[:, -1]])).tolist())
+    return sum(1 for k in range(1, len(areas) + 1) if k not in open_strokes and areas[k - 1] >= MIN_ISLAND_PIXELS)
+
+
+def thickness(pixels: np.ndarray) -> float:
+    """The largest distance from an ink pixel to the nearest paper pixel (OpenCV's 3×3 L2 chamfer), in pixels.
+
+    Half a stroke's width: about 2 for an MNIST digit, more for a filled shape, a blob or a solid object.
+    """
+    return float(cv2.distanceTransform(_ink(pixels), cv2.DIST_L2, 3).max())
+
+
+def _ink(pixels: np.ndarray) -> np.ndarray:
+    return (np.asarray(pixels, np.float32).reshape(SIDE, SIDE) > STROKE_INK).view(np.uint8)

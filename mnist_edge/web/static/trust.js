@@ -1,13 +1,18 @@
 // The model card's calibrated confidence and "not a digit" rule, as mnist_edge/runtime/trust.py applies
 // them, so the page answers what `mnist-edge predict` answers for the same picture: the probabilities
 // are softmax(log p / T), and a digit is "not a digit" when their negative entropy is below the card's
-// threshold or the 28×28 has more separate strokes or closed loops than the card allows. A card
-// without these fields (an older export) gives T = 1 and no rejection.
+// threshold or the 28×28 has a shape no digit has (more separate strokes, closed loops or strokes
+// inside a loop than the card allows, or ink deeper than max_thickness from paper). A card without
+// these fields (an older export) gives T = 1 and no rejection.
 
 const SIDE = 28;
 const STROKE_INK = 0.35; // a pixel of the 28×28 is ink above this
 const MIN_STROKE_FRACTION = 0.1; // a stroke counts when it has this fraction of the largest stroke's pixels
 const MIN_LOOP_PIXELS = 4; // a closed loop encloses at least this many paper pixels
+const MIN_ISLAND_PIXELS = 3; // ink inside a loop counts when it has at least this many pixels
+// OpenCV's 3×3 L2 chamfer steps, in float32 as it adds them
+const STRAIGHT = Math.fround(0.955);
+const DIAGONAL = Math.fround(1.3693);
 
 export function trustFromCard(card) {
   const calibration = (card && card.calibration) || {};
@@ -17,6 +22,8 @@ export function trustFromCard(card) {
     threshold: rejection.threshold ?? null,
     maxStrokes: rejection.max_strokes ?? null,
     maxLoops: rejection.max_loops ?? null,
+    maxIslands: rejection.max_islands ?? null,
+    maxThickness: rejection.max_thickness ?? null,
   };
 }
 
@@ -34,19 +41,72 @@ export function rejects(calibrated, pixels, trust) {
     const negEntropy = calibrated.reduce((sum, p) => (p > 0 ? sum + p * Math.log(p) : sum), 0);
     if (negEntropy < trust.threshold) return true;
   }
-  if (trust.maxStrokes === null && trust.maxLoops === null) return false;
-  const { strokes, loops } = structure(pixels);
-  return (trust.maxStrokes !== null && strokes > trust.maxStrokes) || (trust.maxLoops !== null && loops > trust.maxLoops);
+  if (trust.maxThickness !== null && thickness(pixels) > trust.maxThickness) return true;
+  const { strokes, loops, islands } = structure(pixels);
+  const over = (count, limit) => limit !== null && count > limit;
+  return over(strokes, trust.maxStrokes) || over(loops, trust.maxLoops) || over(islands, trust.maxIslands);
 }
 
-// Separate strokes (8-connected ink, specks under a tenth of the largest left out) and closed loops
-// (4-connected paper that does not reach the edge, at least MIN_LOOP_PIXELS) of a 28×28 input.
+// Separate strokes (8-connected ink, specks under a tenth of the largest left out), closed loops
+// (4-connected paper that does not reach the edge, at least MIN_LOOP_PIXELS) and islands (strokes of at
+// least MIN_ISLAND_PIXELS that touch neither the edge nor paper reaching it) of a 28×28 input.
 export function structure(pixels) {
-  const ink = Uint8Array.from(pixels, (v) => (Math.fround(v) > STROKE_INK ? 1 : 0));
-  const strokes = components(ink, 1, true).map((c) => c.area);
-  const largest = Math.max(0, ...strokes);
-  const loops = components(ink, 0, false).filter((c) => !c.touchesEdge && c.area >= MIN_LOOP_PIXELS);
-  return { strokes: strokes.filter((a) => a >= MIN_STROKE_FRACTION * largest).length, loops: loops.length };
+  const ink = inkOf(pixels);
+  const strokes = components(ink, 1, true);
+  const paper = components(ink, 0, false);
+  const largest = Math.max(0, ...strokes.map((c) => c.area));
+  const loops = paper.filter((c) => !c.touchesEdge && c.area >= MIN_LOOP_PIXELS);
+  const open = new Set();
+  for (const c of paper.filter((c) => c.touchesEdge)) {
+    for (const i of c.pixels) {
+      const x = i % SIDE;
+      for (const j of [i - SIDE, i + SIDE, x > 0 ? i - 1 : -1, x < SIDE - 1 ? i + 1 : -1]) {
+        if (j >= 0 && j < ink.length && ink[j]) open.add(j);
+      }
+    }
+  }
+  const islands = strokes.filter(
+    (c) => !c.touchesEdge && c.area >= MIN_ISLAND_PIXELS && !c.pixels.some((i) => open.has(i)),
+  );
+  return {
+    strokes: strokes.filter((c) => c.area >= MIN_STROKE_FRACTION * largest).length,
+    loops: loops.length,
+    islands: islands.length,
+  };
+}
+
+// The largest distance from an ink pixel to the nearest paper pixel, computed as OpenCV's
+// distanceTransform(DIST_L2, 3) does: two chamfer passes in float32, outside the frame is never paper.
+export function thickness(pixels) {
+  const ink = inkOf(pixels);
+  const far = 1e30;
+  const d = Float32Array.from(ink, (v) => (v ? far : 0));
+  const at = (x, y) => (x < 0 || y < 0 || x >= SIDE || y >= SIDE ? far : d[y * SIDE + x]);
+  for (let y = 0; y < SIDE; y++) {
+    for (let x = 0; x < SIDE; x++) {
+      const i = y * SIDE + x;
+      if (!ink[i]) continue;
+      d[i] = Math.min(d[i], step(at(x - 1, y - 1), DIAGONAL), step(at(x, y - 1), STRAIGHT), step(at(x + 1, y - 1), DIAGONAL), step(at(x - 1, y), STRAIGHT));
+    }
+  }
+  let deepest = 0;
+  for (let y = SIDE - 1; y >= 0; y--) {
+    for (let x = SIDE - 1; x >= 0; x--) {
+      const i = y * SIDE + x;
+      if (!ink[i]) continue;
+      d[i] = Math.min(d[i], step(at(x + 1, y + 1), DIAGONAL), step(at(x, y + 1), STRAIGHT), step(at(x - 1, y + 1), DIAGONAL), step(at(x + 1, y), STRAIGHT));
+      deepest = Math.max(deepest, d[i]);
+    }
+  }
+  return deepest;
+}
+
+function step(distance, length) {
+  return Math.fround(distance + length);
+}
+
+function inkOf(pixels) {
+  return Uint8Array.from(pixels, (v) => (Math.fround(v) > STROKE_INK ? 1 : 0));
 }
 
 function components(image, value, eightConnected) {
@@ -61,9 +121,11 @@ function components(image, value, eightConnected) {
     seen[start] = 1;
     let area = 0;
     let touchesEdge = false;
+    const pixels = [];
     while (stack.length) {
       const i = stack.pop();
       area += 1;
+      pixels.push(i);
       const x = i % SIDE;
       const y = (i - x) / SIDE;
       if (x === 0 || y === 0 || x === SIDE - 1 || y === SIDE - 1) touchesEdge = true;
@@ -78,7 +140,7 @@ function components(image, value, eightConnected) {
         }
       }
     }
-    found.push({ area, touchesEdge });
+    found.push({ area, touchesEdge, pixels });
   }
   return found;
 }
