@@ -6,8 +6,11 @@ One folder per kind, plus ``kinds.json`` ({"kind": {"role": "tune" | "held_out",
 Same seed, same Pillow → byte-identical files. numpy + Pillow only (Fashion-MNIST from the Debian
 package ``dataset-fashion-mnist`` when it is installed; the kind is left out otherwise).
 
-``TUNE`` kinds were looked at while the rejection method was chosen; ``HELD_OUT`` kinds were not
-(they are generated differently: other fonts, other drawings), so their reject rate is the honest one.
+``TUNE`` kinds were looked at while the rejection method was chosen, or are kinds the training
+recipe's non-digits include (letters and symbols, in other fonts); ``HELD_OUT`` kinds were not (they
+are generated differently: other fonts, other drawings), so their reject rate is the honest one.
+``icons`` are the most honest of all: pictograms of the desktop's icon theme (Debian's
+``adwaita-icon-theme``, when installed), drawn by designers, not by this project.
 """
 
 from __future__ import annotations
@@ -31,9 +34,23 @@ if str(ROOT) not in sys.path:
 from mnist_edge.fonts import held_out_fonts, training_fonts
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
-TUNE = ("letters", "fashion", "noise", "blank_smudge")
-HELD_OUT = ("words", "symbols", "shapes", "faces", "textures", "objects")
-KINDS = TUNE + HELD_OUT
+ICON_DIR = Path("/usr/share/icons/Adwaita")  # Debian's adwaita-icon-theme
+TUNE = ("letters", "fashion", "noise", "blank_smudge", "symbols")
+HELD_OUT = ("words", "shapes", "faces", "textures", "objects", "icons")
+# the order seeds each kind (rng_for): kept as it was when symbols were held out, icons last
+KINDS = (
+    "letters",
+    "fashion",
+    "noise",
+    "blank_smudge",
+    "words",
+    "symbols",
+    "shapes",
+    "faces",
+    "textures",
+    "objects",
+    "icons",
+)
 DEFAULT_PER_KIND = 100
 SYMBOLS = "+×#@%&?!*$€§¶=~<>{}[]()/\\|^;:♥☺✓✗→★"
 WORDS = ("cat", "the", "hello", "OK", "Ab", "xyz", "mail", "STOP", "Yes", "no", "edge", "Hi", "wow", "map", "sun")
@@ -260,6 +277,36 @@ def make_blank_smudge(rng: np.random.Generator):
     return paper_picture(rng, alpha), {}
 
 
+def icon_files() -> list[Path]:
+    """The icon theme's pictures, one per name (its largest size ≥ 48 px), without names that hold digits."""
+    largest: dict[str, tuple[int, Path]] = {}
+    for path in sorted(ICON_DIR.glob("*x*/*/*.png")):
+        size = int(path.parts[-3].split("x")[0])
+        if size < 48 or any(c.isdigit() for c in path.name):
+            continue
+        if size > largest.get(path.name, (0, path))[0]:
+            largest[path.name] = (size, path)
+    return [largest[name][1] for name in sorted(largest)]
+
+
+def make_icon(rng: np.random.Generator, icons: list[Path]):
+    """An icon of the theme on paper, 60–240 px, somewhere on a larger sheet; photo-like half the time."""
+    icon = Image.open(icons[int(rng.integers(len(icons)))]).convert("RGBA")
+    side = int(rng.uniform(60, 240))
+    icon = icon.resize((side, side), Image.LANCZOS)
+    sheet_side = int(side * rng.uniform(1.5, 3))
+    paper = tuple(int(v) for v in rng.uniform(215, 250, 3))
+    sheet = Image.new("RGBA", (sheet_side, sheet_side), (*paper, 255))
+    at = tuple(int(v) for v in rng.integers(0, sheet_side - side + 1, 2))
+    sheet.alpha_composite(icon, at)
+    gray = np.asarray(sheet.convert("L"), np.float32)
+    if rng.random() < 0.5:
+        gray = gray + rng.standard_normal(gray.shape) * float(rng.uniform(1, 5))
+        picture = Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8))
+        return (picture.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2)))).convert("RGB"), "jpg"), {}
+    return (Image.fromarray(gray.astype(np.uint8)), "png"), {}
+
+
 def fashion_images(split: str = "train") -> np.ndarray | None:
     prefix = "train" if split == "train" else "t10k"
     for name in (f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-images-idx3-ubyte"):
@@ -271,8 +318,11 @@ def fashion_images(split: str = "train") -> np.ndarray | None:
     return None
 
 
-def make_kind(kind: str, index: int, seed: int, fonts: dict, fashion: np.ndarray | None):
+def make_kind(kind: str, index: int, seed: int, fonts: dict, fashion: np.ndarray | None, icons=None):
     rng = rng_for(seed, kind, index)
+    if kind == "icons":
+        (picture, fmt), params = make_icon(rng, icons)
+        return (picture, fmt), params
     if kind in ("letters", "symbols", "words"):
         return make_text(kind, rng, fonts["train" if kind == "letters" else "held_out"])
     if kind == "fashion":
@@ -288,17 +338,20 @@ def make_kind(kind: str, index: int, seed: int, fonts: dict, fashion: np.ndarray
 def generate(out: Path, per_kind: int = DEFAULT_PER_KIND, seed: int = 0, kinds=KINDS) -> dict:
     """Write the pictures and ``kinds.json``; return its content."""
     fonts = {"train": training_fonts(), "held_out": held_out_fonts()}
-    fashion = fashion_images("train")
+    fashion, icons = fashion_images("train"), icon_files()
     index = {}
     for kind in kinds:
         if kind == "fashion" and fashion is None:
             print("fashion: skipped (apt-get install dataset-fashion-mnist)", file=sys.stderr)
             continue
+        if kind == "icons" and not icons:
+            print("icons: skipped (apt-get install adwaita-icon-theme)", file=sys.stderr)
+            continue
         folder = out / kind
         folder.mkdir(parents=True, exist_ok=True)
         files = []
         for i in range(per_kind):
-            (picture, fmt), params = make_kind(kind, i, seed, fonts, fashion)
+            (picture, fmt), params = make_kind(kind, i, seed, fonts, fashion, icons)
             buf = io.BytesIO()
             picture.save(buf, "JPEG", quality=90) if fmt == "jpg" else picture.save(buf, "PNG")
             name = f"{kind}/{i:04d}.{fmt}"

@@ -10,8 +10,11 @@ The kinds, all generated here (none of the benchmark's held-out kinds: words and
 fonts, line drawings, faces, textures, photographed objects):
 
 * letters of the TRAINING fonts, except those that are digit shapes once normalised (O, I, l, S, Z…);
+* symbols of the TRAINING fonts, except the bars and brackets that are a 1 to any reader (| / ( [ !…);
 * two MNIST training digits overlaid at an offset;
 * random pen scribbles (a few connected strokes);
+* drawings: two to four random primitives (ellipses, boxes, polygons, arcs, lines), outlined or filled;
+* patterns: a stretch of periodic ink (gratings, checks, dot grids) at a random angle and scale;
 * blotches and noise on paper;
 * Fashion-MNIST training images, when Debian's ``dataset-fashion-mnist`` is installed.
 """
@@ -33,6 +36,8 @@ from ..fonts import training_fonts
 # letters that normalise into a digit's shape (0 1 2 5 6 8 9, 4, 7): left out, so no digit is taught uncertain
 DIGIT_LIKE_LETTERS = set("OoQDIlijJZzSsBbGgqyTt")
 LETTERS = [c for c in string.ascii_letters if c not in DIGIT_LIKE_LETTERS]
+# symbols a reader would not call a digit (bars, brackets, slashes and "!" are a 1; "§", "$", "¶" stay out: 8, 5, 9)
+SYMBOLS = "+×#@%&?*=~<>^€£♥♣♠♦★☆✓✗→←↑↓∞÷±©®µ♪☺☼⌘¤"
 FASHION_TRAIN = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")  # Debian's package
 PER_KIND = 1500  # pictures generated per kind (before the runtime's "no digit found" drops some)
 MIN_INK_COLUMNS = 9  # a normalised negative narrower than this is a bar: a "1" to the eye, never taught as "no digit"
@@ -53,17 +58,25 @@ class NegativeSet:
         }
 
 
-def _letter(rng: np.random.Generator, fonts: list[Path]) -> np.ndarray:
+def _letter(rng: np.random.Generator, fonts: list[Path], alphabet: str | list[str] = LETTERS) -> np.ndarray:
     from PIL import Image, ImageDraw, ImageFont
 
     font = fonts[int(rng.integers(len(fonts)))]
-    text = LETTERS[int(rng.integers(len(LETTERS)))]
+    text = alphabet[int(rng.integers(len(alphabet)))]
     face = ImageFont.truetype(str(font), int(rng.integers(28, 72)))
+    if not _has_glyph(face, text):  # the font would draw an empty or "missing glyph" box: a letter instead
+        return _letter(rng, fonts)
     x0, y0, x1, y1 = face.getbbox(text)
     pad = max(8, (y1 - y0) // 2)
     layer = Image.new("L", (x1 - x0 + 2 * pad, y1 - y0 + 2 * pad), 255)
     ImageDraw.Draw(layer).text((pad - x0, pad - y0), text, font=face, fill=0)
     return np.asarray(layer, np.uint8)
+
+
+def _has_glyph(face, text: str) -> bool:
+    mask = face.getmask(text)
+    missing = face.getmask("\U0010fffd")  # a private-use code point no font draws: its "missing glyph" box
+    return bool(mask.getbbox()) and (mask.size != missing.size or bytes(mask) != bytes(missing))
 
 
 def _overlaid(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
@@ -83,6 +96,54 @@ def _scribble(rng: np.random.Generator) -> np.ndarray:
         points = np.cumsum(rng.normal(0, 14, (int(rng.integers(5, 10)), 2)), axis=0) + side / 2
         cv2.polylines(ink, [np.clip(points, 8, side - 8).astype(np.int32)], False, 255, int(rng.integers(3, 9)))
     return _on_paper(ink)
+
+
+def _drawing(rng: np.random.Generator) -> np.ndarray:
+    import cv2
+
+    side = 128
+    ink = np.zeros((side, side), np.uint8)
+    for _ in range(int(rng.integers(2, 5))):
+        width = -1 if rng.random() < 0.25 else int(rng.integers(2, 8))  # -1: filled
+        centre = tuple(int(v) for v in rng.integers(24, side - 24, 2))
+        size = tuple(int(v) for v in rng.integers(8, 40, 2))
+        shape = int(rng.integers(5))
+        if shape == 0:
+            cv2.ellipse(ink, centre, size, float(rng.uniform(0, 180)), 0, 360, 255, width)
+        elif shape == 1:
+            cv2.rectangle(
+                ink, (centre[0] - size[0], centre[1] - size[1]), (centre[0] + size[0], centre[1] + size[1]), 255, width
+            )
+        elif shape == 2:
+            points = rng.integers(8, side - 8, (int(rng.integers(3, 7)), 2)).astype(np.int32)
+            (cv2.fillPoly(ink, [points], 255) if width < 0 else cv2.polylines(ink, [points], True, 255, width))
+        elif shape == 3:
+            start = float(rng.uniform(0, 360))
+            cv2.ellipse(ink, centre, size, 0, start, start + float(rng.uniform(90, 300)), 255, max(width, 2))
+        else:
+            cv2.line(ink, tuple(int(v) for v in rng.integers(8, side - 8, 2)), centre, 255, max(width, 2))
+    return _on_paper(ink)
+
+
+def _pattern(rng: np.random.Generator) -> np.ndarray:
+    side = 128
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32)
+    angle, period = float(rng.uniform(0, np.pi)), float(rng.uniform(6, 24))
+    u = xx * np.cos(angle) + yy * np.sin(angle)
+    v = -xx * np.sin(angle) + yy * np.cos(angle)
+    kind = int(rng.integers(3))
+    if kind == 0:  # grating
+        field = np.sin(2 * np.pi * u / period)
+    elif kind == 1:  # checks
+        field = np.sin(2 * np.pi * u / period) * np.sin(2 * np.pi * v / period)
+    else:  # dot grid
+        field = np.cos(2 * np.pi * u / period) + np.cos(2 * np.pi * v / period) - 1
+    ink = (field > rng.uniform(-0.3, 0.5)).astype(np.uint8) * 255
+    window = np.zeros_like(ink)
+    h, w = (int(v) for v in rng.integers(40, 110, 2))
+    top, left = (side - h) // 2, (side - w) // 2
+    window[top : top + h, left : left + w] = 255  # a patch of it on plain paper
+    return _on_paper(ink & window)
 
 
 def _blotch(rng: np.random.Generator) -> np.ndarray:
@@ -131,8 +192,11 @@ def make_negatives(digits: np.ndarray, seed: int = 0, per_kind: int = PER_KIND) 
     fashion = _fashion_images()
     makers = {
         "letters": (lambda r: _letter(r, fonts)) if fonts else None,
+        "symbols": (lambda r: _letter(r, fonts, SYMBOLS)) if fonts else None,
         "overlaid_digits": lambda r: _overlaid(r, digits),
         "scribbles": _scribble,
+        "drawings": _drawing,
+        "patterns": _pattern,
         "blotches": _blotch,
         "fashion": (lambda r: _fashion(r, fashion)) if fashion is not None else None,
     }
