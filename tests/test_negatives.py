@@ -19,7 +19,7 @@ def test_negatives_are_runtime_normalised_seeded_and_of_every_kind(train_digits)
     a = negatives.make_negatives(train_digits, seed=3, per_kind=12)
     b = negatives.make_negatives(train_digits, seed=3, per_kind=12)
     np.testing.assert_array_equal(a.x, b.x)
-    assert {"overlaid_digits", "scribbles", "blotches"} <= set(a.kinds)
+    assert {"overlaid_digits", "scribbles", "drawings", "patterns", "blotches"} <= set(a.kinds)
     assert len(a.x) == sum(a.kinds.values()) and all(0 < n <= 12 for n in a.kinds.values())
     assert a.x.dtype == np.float32 and a.x.min() >= 0 and a.x.max() <= 1
     # every one went through the runtime's normalisation: its ink fits MNIST's 20 px box (plus anti-aliasing)
@@ -36,3 +36,22 @@ def test_digit_like_letters_are_never_taught_as_non_digits():
     for letter in "OoIlSZB":
         assert letter not in negatives.LETTERS
     assert "A" in negatives.LETTERS and "x" in negatives.LETTERS
+
+
+def test_symbols_that_read_as_a_one_are_never_taught_as_non_digits():
+    for symbol in "|/\\()[]{}!":
+        assert symbol not in negatives.SYMBOLS
+    assert "+" in negatives.SYMBOLS and "@" in negatives.SYMBOLS
+
+
+def test_a_font_without_the_glyph_is_not_asked_to_draw_it():
+    from PIL import ImageFont
+
+    from mnist_edge.fonts import training_fonts
+
+    fonts = training_fonts()
+    if not fonts:
+        pytest.skip("no training fonts installed (make fonts)")
+    face = ImageFont.truetype(str(fonts[0]), 40)
+    assert negatives._has_glyph(face, "A")
+    assert not negatives._has_glyph(face, "\U000f0001")  # private use: the font's "missing glyph" box
