@@ -24,6 +24,7 @@ REJECT_RATE = (
     0.001  # of validation digits rejected by the entropy threshold (0.003 turned away 1.5 % of real digit pictures)
 )
 STRUCTURE_RATE = 0.001  # a stroke/loop/island count or thickness reached by more validation digits than this is allowed
+ISLANDS_OF_A_DOTTED_ZERO = 1  # a dotted zero (monospace fonts, programmers' hands) has one stroke inside its loop
 FALLBACK_VALIDATION = 5000  # images, when the training record names no validation split
 
 
@@ -119,6 +120,7 @@ def fit_trust(probabilities: np.ndarray, labels: np.ndarray, x_val: np.ndarray, 
     calibrated = temperature_scale(probabilities, temperature)
     threshold = float(np.quantile(negative_entropy(calibrated), REJECT_RATE))
     max_strokes, max_loops, max_islands, max_thickness = structure_limits(x_val)
+    max_islands = max(max_islands, ISLANDS_OF_A_DOTTED_ZERO)  # MNIST has no dotted zero; the world does
     trust = Trust(temperature, threshold, max_strokes, max_loops, max_islands, max_thickness)
     rejected = np.array([trust.rejects(p, x) for p, x in zip(calibrated, x_val, strict=True)])
     return {
