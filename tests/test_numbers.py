@@ -234,3 +234,19 @@ def test_the_two_arcs_of_a_broken_zero_stay_one_digit(sample, clean_right, predi
     zero[:, middle - 5 : middle + 5] = 0  # a blank band through the middle: two arcs
     data, _ = row_picture([], [0.4], inks=[ink(sample.x_test[clean_right[3][0]]), zero])
     assert len(read_digits(data).readings) == 2
+
+
+def test_a_short_flourish_of_a_wide_digit_is_not_a_digit(sample, clean_right, predictor):
+    """A 4 whose bar runs on and bends down (a flourish 0.6 of its height) is wide enough to be cut at
+    ink, and the flourish alone is digit-sized for the group; it is shorter than its sibling piece
+    can be for two digits of one row (0.65 of the tallest), so the 4 stays one digit."""
+    indices, _ = pick(clean_right, "34")
+    three, four = (ink(sample.x_test[i]) for i in indices)
+    reach = round(0.65 * HEIGHT)
+    wide = np.zeros((HEIGHT, four.shape[1] + reach), np.float32)
+    wide[:, : four.shape[1]] = four
+    top, right = round(0.38 * HEIGHT), four.shape[1] + reach - 8
+    cv2.line(wide, (four.shape[1] - 8, top), (right, top), 1.0, 7)  # the bar, running on
+    cv2.line(wide, (right, top), (right, top + round(0.6 * HEIGHT) - 7), 1.0, 7)  # …and bending down
+    data, _ = row_picture([], [0.4], inks=[three, wide])
+    assert len(read_digits(data).readings) == 2

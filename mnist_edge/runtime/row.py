@@ -14,9 +14,10 @@ columns hold no ink at all (digits that were grouped because they are close), th
 still too wide (``TOUCH_ASPECT``), at the column of least ink near its middle that crosses a single
 stroke (digits that touch meet in one stroke; the middle of a wide 0 crosses two). A narrower group
 is cut only where its pieces stand clearly apart and one is a straight stroke: a "1" beside its
-neighbour. A cut is kept only when every piece is digit-sized (tall enough, and with enough ink or
-a 1's height); otherwise the group stays whole, so the broken strokes of one digit are never read
-as two. A group with no other digit in its row needs to be wider still (``SOLO_ASPECT``) to be cut
+neighbour. A cut is kept only when every piece is digit-sized (tall enough beside the group and
+beside its tallest sibling piece, and with enough ink or a 1's height: a 4's running bar or a 9's
+tail is shorter than any digit of the same row); otherwise the group stays whole, so the broken
+strokes of one digit are never read as two. A group with no other digit in its row needs to be wider still (``SOLO_ASPECT``) to be cut
 at ink: a wide 0 must stay one digit.
 """
 
@@ -39,6 +40,7 @@ TOUCH_ASPECT = 1.2  # …and ink without a blank column between is cut when wide
 CLEAR_GAP = 0.08  # …or when its pieces stand this many heights apart (a broken stroke's gap is smaller)
 SOLO_ASPECT = 1.5  # a group alone (no other digit in its row) is looked at as several only when this wide
 PART_HEIGHT = 0.55  # each piece of a cut is at least this fraction of the group's height tall,
+PART_SIBLING = 0.65  # …and of the tallest piece's (digits differ by ±15 %; a 4's arm or a 9's tail is shorter),
 PART_WIDTH = 0.12  # …this fraction of its height wide,
 PART_INK = 0.08  # …and holds this fraction of its ink (or as much as a digit of the row needs, ROW_INK)
 ONE_HEIGHT = 0.8  # a piece this tall may be narrower than PART_WIDTH (a "1")
@@ -214,7 +216,8 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | Non
         if len(ranges) < 2:
             continue
         pieces = [_piece(mask, a, b, x0, y0) for a, b in ranges]
-        if all(_digit_sized(p, gh, total) for p in pieces):
+        tallest = max(p[1] for p in pieces)
+        if all(_digit_sized(p, gh, total, tallest) for p in pieces):
             return [p[0] for p in pieces]
     return [g]
 
@@ -223,7 +226,9 @@ def _merge_small(mask: np.ndarray, spans: list[tuple[int, int]], group_h: int, t
     """Spans that are not digit-sized (a speck, a detached bar) joined to their nearer neighbour."""
     spans = list(spans)
     while len(spans) > 1:
-        small = [i for i, (a, b) in enumerate(spans) if not _digit_sized(_piece(mask, a, b, 0, 0), group_h, total)]
+        pieces = [_piece(mask, a, b, 0, 0) for a, b in spans]
+        tallest = max(p[1] for p in pieces)
+        small = [i for i, p in enumerate(pieces) if not _digit_sized(p, group_h, total, tallest)]
         if not small:
             break
         i = small[0]
@@ -290,9 +295,10 @@ def _piece(mask: np.ndarray, a: int, b: int, x0: int, y0: int) -> tuple[Strokes,
     return Strokes(box, shifted, ink), int(rows[-1] - rows[0] + 1), ink
 
 
-def _digit_sized(piece: tuple[Strokes, int, float], group_h: int, total_ink: float) -> bool:
+def _digit_sized(piece: tuple[Strokes, int, float], group_h: int, total_ink: float, tallest: int) -> bool:
     strokes, height, ink = piece
     width = strokes.box[2] - strokes.box[0]
     wide_enough = width >= PART_WIDTH * group_h or height >= ONE_HEIGHT * group_h  # a "1" may be a hairline
     enough_ink = ink >= min(PART_INK * total_ink, ROW_INK * group_h * group_h)  # a thin "1" in a long group
-    return height >= PART_HEIGHT * group_h and wide_enough and enough_ink
+    tall_enough = height >= max(PART_HEIGHT * group_h, PART_SIBLING * tallest)
+    return tall_enough and wide_enough and enough_ink
