@@ -250,3 +250,20 @@ def test_a_short_flourish_of_a_wide_digit_is_not_a_digit(sample, clean_right, pr
     cv2.line(wide, (right, top), (right, top + round(0.6 * HEIGHT) - 7), 1.0, 7)  # …and bending down
     data, _ = row_picture([], [0.4], inks=[three, wide])
     assert len(read_digits(data).readings) == 2
+
+
+def test_a_digit_touching_a_line_across_the_row_is_read(sample, clean_right, predictor):
+    """A margin line through the last digit's edge makes it one group far taller than the row's
+    digits; above and below the row it is a thin straight line, which is erased to find the digit."""
+    indices, number = pick(clean_right, "2036")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    last = inks[-1]
+    inks[-1] = np.zeros((HEIGHT, last.shape[1] + 4), np.float32)
+    inks[-1][:, : last.shape[1]] = last
+    data, starts = row_picture([], [0.4, 0.4, 0.4], inks=inks)
+    paper = np.asarray(Image.open(io.BytesIO(data)).convert("L")).copy()
+    x = starts[-1] + last.shape[1] - 2  # through the right edge of the 6's ink
+    cv2.line(paper, (x, round(0.2 * HEIGHT)), (x + 3, round(2.8 * HEIGHT)), 40, 3)
+    buffer = io.BytesIO()
+    Image.fromarray(paper).save(buffer, "PNG")
+    assert predictor.predict(buffer.getvalue()).digits == number

@@ -2,12 +2,15 @@
 and where a group that is two or more digits wide is cut.
 
 ``locate`` ranks groups of strokes, most digit-like first; the first is a digit (or several digits
-close enough to have been grouped as one). Starting from it, the row grows to the nearest group
-on either side that looks like a digit of the same line: of a similar height, its centre on the
-line through the row's centres (which may slope a little), and not too far away. A stray mark, a
-fragment of a ruled line or a digit's detached bar is far smaller than the row's digits and never
-joins it. When no group is left, the ends of a number are searched again for a digit in a paler pen,
-whose strokes fell below the picture's threshold (set by its darkest ink) and broke into specks.
+close enough to have been grouped as one). Starting from it, the row grows to the nearest group on
+either side that looks like a digit of the same line: of a similar height, its centre on the line
+through the row's centres (which may slope a little), and not too far away. A stray mark, a fragment
+of a ruled line or a digit's detached bar is far smaller than the row's digits and never joins it,
+except a digit whose strokes touch a line crossing the row (a margin line, the paper's edge): a
+group far taller than the row is looked at again inside the row's band, with the thin straight line
+that runs out of the band erased. When no group is left, the ends of a number are searched again for
+a digit in a paler pen, whose strokes fell below the picture's threshold (set by its darkest ink)
+and broke into specks.
 
 A group wider than ``SPLIT_ASPECT`` times its height cannot be one digit: it is cut where its
 columns hold no ink at all (digits that were grouped because they are close), then, while a piece is
@@ -17,8 +20,8 @@ is cut only where its pieces stand clearly apart and one is a straight stroke: a
 neighbour. A cut is kept only when every piece is digit-sized (tall enough beside the group and
 beside its tallest sibling piece, and with enough ink or a 1's height: a 4's running bar or a 9's
 tail is shorter than any digit of the same row); otherwise the group stays whole, so the broken
-strokes of one digit are never read as two. A group with no other digit in its row needs to be wider still (``SOLO_ASPECT``) to be cut
-at ink: a wide 0 must stay one digit.
+strokes of one digit are never read as two. A group with no other digit in its row needs to be wider
+still (``SOLO_ASPECT``) to be cut at ink: a wide 0 must stay one digit.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ FAINT_MARGIN = 0.05  # …and this many from the row's last digit (its pale rim 
 FAINT_MIN_WIDTH = 0.3  # …where the picture leaves at least this many digit heights to search
 HOLE_LEVEL = 0.2  # inside a group's outline, ink paler than this fraction of its darkest is paper (a loop's hole)
 CORE_LEVEL = 0.4  # …and strokes are counted where it is darker than this (a small blurred hole is not paper)
+TRIM_TALLER = 1.3  # a group this many times taller than the row's digit may be a digit touching a line:
+TRIM_BAND = 0.75  # …it is looked at within this many digit heights of the row's line
+TRIM_LINE = 0.1  # …when what runs out of that band is a straight line at most this many digit heights thick
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
 
 
@@ -77,13 +83,21 @@ def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
     first = groups[0]
     digit_h = first.box[3] - first.box[1]
     candidates = [g for g in groups[1:] if _could_be_a_digit(g, digit_h, w, h)]
+    tall = [g for g in groups[1:] if g.box[3] - g.box[1] > TRIM_TALLER * digit_h]  # a digit touching a line?
     row = [first]
     while True:
         slope, intercept = _line(row)
         left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
+        number = len(row) > 1 or _wide(first, SOLO_ASPECT)  # a number already: look harder for its digits
+        options = [(g, g) for g in candidates]  # (the group found, the digit in it)
+        if number:
+            trimmed = (
+                (g, _off_the_line(g, ink, digit_h, slope, intercept)) for g in tall if _near(g, left, right, digit_h)
+            )
+            options += [(g, t) for g, t in trimmed if t is not None]
         best, best_gap = None, None
-        for g in candidates:
-            x0, y0, x1, y1 = g.box
+        for g, digit in options:
+            x0, y0, x1, y1 = digit.box
             gap = left - x1 if x1 <= left else x0 - right if x0 >= right else None
             if gap is None or gap > ROW_GAP * digit_h:
                 continue
@@ -91,15 +105,59 @@ def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
             if abs(cy - (slope * cx + intercept)) > ROW_ALIGN * digit_h:
                 continue
             if best_gap is None or gap < best_gap:
-                best, best_gap = g, gap
-        if best is None and (len(row) > 1 or _wide(first, SOLO_ASPECT)):  # a number already
-            best = _faint_neighbour(row, ink, digit_h, slope, intercept)
+                best, best_gap = (g, digit), gap
+        if best is None and number:
+            faint = _faint_neighbour(row, ink, digit_h, slope, intercept)
+            best = (faint, faint) if faint is not None else None
         if best is None:
             break
-        row.append(best)
-        if best in candidates:
-            candidates.remove(best)
+        row.append(best[1])
+        for pool in (candidates, tall):
+            if best[0] in pool:
+                pool.remove(best[0])
     return sorted(row, key=lambda g: g.box[0])
+
+
+def _near(g: Strokes, left: int, right: int, digit_h: int) -> bool:
+    """Whether ``g`` overlaps the columns within ROW_GAP digit heights of the row's ends, outside the row."""
+    return (
+        g.box[2] > left - ROW_GAP * digit_h
+        and g.box[0] < right + ROW_GAP * digit_h
+        and (g.box[2] <= left or g.box[0] >= right)
+    )
+
+
+def _off_the_line(g: Strokes, ink: np.ndarray, digit_h: int, slope: float, intercept: float) -> Strokes | None:
+    """The digit in a group too tall for the row because its strokes touch a line crossing the row
+    (a margin line, the paper's edge), or None.
+
+    The parts of the group above and below the row's band are the line: a straight line is fitted
+    through them, the ink near it is erased, and what is left inside the band is taken when it
+    looks like a digit of the row.
+    """
+    x0, y0, x1, y1 = g.box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+    yc = slope * (x0 + x1) / 2 + intercept - y0
+    top, bottom = max(0, int(yc - TRIM_BAND * digit_h)), min(mask.shape[0], int(yc + TRIM_BAND * digit_h) + 1)
+    outside = np.concatenate([np.argwhere(mask[:top]), np.argwhere(mask[bottom:]) + [bottom, 0]])
+    if len(outside) < 2 or np.ptp(outside[:, 0]) < TRIM_LINE * digit_h:
+        return None
+    a, b = np.polyfit(outside[:, 0].astype(np.float64), outside[:, 1].astype(np.float64), 1)  # x = a·y + b
+    spread = np.abs(outside[:, 1] - (a * outside[:, 0] + b))
+    half = float(np.percentile(spread, 95)) + 1.5
+    if half > TRIM_LINE * digit_h:
+        return None  # what runs out of the band is not a thin straight line
+    ys, xs = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+    keep = mask * (np.abs(xs - (a * ys + b)) > half)
+    keep[:top], keep[bottom:] = 0, 0
+    strokes = _strokes_of(keep, x0, y0)
+    h, w = ink.shape
+    if strokes is None or not _could_be_a_digit(strokes, digit_h, w, h):
+        return None
+    if (top > 0 and strokes.box[1] <= y0 + top) or (bottom < mask.shape[0] and strokes.box[3] >= y0 + bottom):
+        return None  # runs out of the band: more of the line than of a digit
+    return strokes
 
 
 def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: float, intercept: float):
