@@ -267,3 +267,16 @@ def test_a_digit_touching_a_line_across_the_row_is_read(sample, clean_right, pre
     buffer = io.BytesIO()
     Image.fromarray(paper).save(buffer, "PNG")
     assert predictor.predict(buffer.getvalue()).digits == number
+
+
+def test_a_pale_digit_broken_in_two_halves_is_found(sample, clean_right, predictor):
+    """A pale 0 at the end of a row whose loop broke across its middle: each half is too short for a
+    digit; one above the other, sharing their columns, they are joined again."""
+    indices, number = pick(clean_right, "2030")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    inks[-1] = inks[-1] * 0.3  # a pale pen
+    inks[-1][round(0.38 * HEIGHT) : round(0.62 * HEIGHT)] = 0  # a blank band across the middle
+    data, _ = row_picture([], [0.4, 0.4, 0.4], inks=inks)
+    found = read_digits(data)
+    assert len(found.readings) == 4
+    assert found.readings[-1].box[3] - found.readings[-1].box[1] >= 0.8 * HEIGHT  # both halves

@@ -52,6 +52,8 @@ VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's
 FAINT_PEAK = 0.25  # a number is searched for paler digits at its ends, whose darkest ink is at least this fraction of the row's (and MIN_PEAK_INK),
 FAINT_LEVEL = 0.25  # …thresholded at this fraction of that darkest ink (as locate does for the picture),
 FAINT_JOIN = 0.15  # …fragments this many digit heights apart joined,
+FAINT_SHARE = 0.5  # …pieces one above the other sharing this fraction of the narrower's columns,
+FAINT_STACK = 0.3  # …and less than this many digit heights apart joined (the halves of a broken loop),
 FAINT_HEIGHT = 0.7  # …as tall as the row's digits within this ratio (and its inverse),
 FAINT_WIDTH = 2.5  # …at most this many digit heights wide (two pale digits are cut as any group),
 FAINT_BAND = 1.2  # …searched this many digit heights above and below the row's line
@@ -187,15 +189,17 @@ def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: f
             continue
         mask = (region >= max(MIN_INK, FAINT_LEVEL * peak)).astype(np.uint8)
         k = max(3, round(FAINT_JOIN * digit_h) | 1)
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((k, k), np.uint8)))
-        for i in range(1, n):
-            part = mask * (labels == i).astype(np.uint8)
-            strokes = _strokes_of(part, xa, ya)
-            if strokes is None:
-                continue
+        n, labels, _, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((k, k), np.uint8)))
+        parts = [_strokes_of(mask * (labels == i).astype(np.uint8), xa, ya) for i in range(1, n)]
+        for strokes in _stacked([p for p in parts if p is not None], digit_h):
             bx0, by0, bx1, by1 = strokes.box
-            if by0 <= ya or by1 >= yb or (bx1 >= xb if near_left else bx0 <= xa):
-                continue  # runs out of the band: a line, not a digit
+            if by0 <= ya or by1 >= yb:  # runs out of the band: a line, or a digit touching one
+                strokes = _off_the_line(strokes, ink, digit_h, slope, intercept)
+                if strokes is None:
+                    continue
+                bx0, by0, bx1, by1 = strokes.box
+            if bx1 >= xb if near_left else bx0 <= xa:
+                continue  # runs out of the searched columns: a line, not a digit
             if bx0 <= 1 or by0 <= 1 or bx1 >= w - 1 or by1 >= h - 1:
                 continue
             gh, gap = by1 - by0, (bx0 - right if near_left else left - bx1)
@@ -209,6 +213,26 @@ def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: f
             ):
                 found.append((gap, strokes))
     return min(found, key=lambda f: f[0])[1] if found else None
+
+
+def _stacked(parts: list[Strokes], digit_h: int) -> list[Strokes]:
+    """``parts`` with those one above the other joined: the broken strokes of one pale digit (a loop's
+    halves) that share most of their columns and are less than ``FAINT_STACK`` digit heights apart,
+    unless together they are thin and straight (the fragments of a line)."""
+    parts = sorted(parts, key=lambda p: p.box[1])
+    out: list[Strokes] = []
+    for p in parts:
+        for i, q in enumerate(out):
+            shared = min(p.box[2], q.box[2]) - max(p.box[0], q.box[0])
+            narrower = min(p.box[2] - p.box[0], q.box[2] - q.box[0])
+            joined = np.concatenate(q.contours + p.contours)
+            if shared >= FAINT_SHARE * narrower and p.box[1] - q.box[3] <= FAINT_STACK * digit_h and not _thin(joined):
+                box = (min(p.box[0], q.box[0]), q.box[1], max(p.box[2], q.box[2]), max(p.box[3], q.box[3]))
+                out[i] = Strokes(box, q.contours + p.contours, q.ink + p.ink)
+                break
+        else:
+            out.append(p)
+    return out
 
 
 def _strokes_of(part: np.ndarray, xa: int, ya: int) -> Strokes | None:
@@ -332,8 +356,11 @@ def _cut_touching(mask: np.ndarray, core: np.ndarray, a: int, b: int, height: fl
 def _straight(part: np.ndarray) -> bool:
     """Whether the ink of ``part`` is one straight stroke (a "1"): its tightest rotated box is thin."""
     points = cv2.findNonZero(part)
-    if points is None:
-        return False
+    return points is not None and _thin(points)
+
+
+def _thin(points: np.ndarray) -> bool:
+    """Whether the tightest rotated box of ``points`` is thin (a straight stroke, a line's fragments)."""
     (_, _), (a, b), _ = cv2.minAreaRect(points)
     return min(a, b) <= STRAIGHT * max(a, b)
 
