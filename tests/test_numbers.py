@@ -280,3 +280,12 @@ def test_a_pale_digit_broken_in_two_halves_is_found(sample, clean_right, predict
     found = read_digits(data)
     assert len(found.readings) == 4
     assert found.readings[-1].box[3] - found.readings[-1].box[1] >= 0.8 * HEIGHT  # both halves
+
+
+def test_a_pale_digit_inside_a_row_is_read(sample, clean_right, predictor):
+    """A digit in a paler pen between two dark ones leaves a gap in the row; the gap is searched."""
+    indices, number = pick(clean_right, "2036")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    inks[1] = inks[1] * 0.3  # a pale pen: less than the picture's threshold (0.4 of the darkest ink)
+    data, _ = row_picture([], [0.15, 0.15, 0.4], inks=inks)  # the 2 and the 3: one row without the 0
+    assert predictor.predict(data).digits == number

@@ -8,9 +8,9 @@ through the row's centres (which may slope a little), and not too far away. A st
 of a ruled line or a digit's detached bar is far smaller than the row's digits and never joins it,
 except a digit whose strokes touch a line crossing the row (a margin line, the paper's edge): a
 group far taller than the row is looked at again inside the row's band, with the thin straight line
-that runs out of the band erased. When no group is left, the ends of a number are searched again for
-a digit in a paler pen, whose strokes fell below the picture's threshold (set by its darkest ink)
-and broke into specks.
+that runs out of the band erased. When no group is left, the ends of a number, then the gaps
+between its digits wide enough for one, are searched again for a digit in a paler pen, whose
+strokes fell below the picture's threshold (set by its darkest ink) and broke into specks.
 
 A group wider than ``SPLIT_ASPECT`` times its height cannot be one digit: it is cut where its
 columns hold no ink at all (digits that were grouped because they are close), then, while a piece is
@@ -58,6 +58,7 @@ FAINT_HEIGHT = 0.7  # …as tall as the row's digits within this ratio (and its 
 FAINT_WIDTH = 2.5  # …at most this many digit heights wide (two pale digits are cut as any group),
 FAINT_BAND = 1.2  # …searched this many digit heights above and below the row's line
 FAINT_MARGIN = 0.05  # …and this many from the row's last digit (its pale rim is not a digit)
+FAINT_ROOM = 0.5  # …and in the gaps of the row this many digit heights wide
 FAINT_MIN_WIDTH = 0.3  # …where the picture leaves at least this many digit heights to search
 HOLE_LEVEL = 0.2  # inside a group's outline, ink paler than this fraction of its darkest is paper (a loop's hole)
 CORE_LEVEL = 0.4  # …and strokes are counted where it is darker than this (a small blurred hole is not paper)
@@ -117,7 +118,10 @@ def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
         for pool in (candidates, tall):
             if best[0] in pool:
                 pool.remove(best[0])
-    return sorted(row, key=lambda g: g.box[0])
+    row = sorted(row, key=lambda g: g.box[0])
+    if len(row) > 1:
+        row = sorted(row + _faint_between(row, ink, digit_h), key=lambda g: g.box[0])
+    return row
 
 
 def _near(g: Strokes, left: int, right: int, digit_h: int) -> bool:
@@ -167,52 +171,81 @@ def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: f
 
     A thin pen's strokes are paler than a marker's: beside a row of dark digits they fall below a
     threshold set by the darkest ink and break into specks. Next to either end of the row, the ink
-    is thresholded again relative to the darkest ink there, the fragments closer than ``FAINT_JOIN``
-    digit heights joined, and a piece that looks like a digit of the row (height, line, gap, ink, not
-    running out of the searched band like a ruled line) is taken with its own strokes.
+    is thresholded again relative to the darkest ink there (``_faint_in``), and a piece that looks
+    like a digit of the row, not too far from it, is taken with its own strokes.
     """
-    h, w = ink.shape
     left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
-    row_peak = max(int(ink[g.box[1] : g.box[3], g.box[0] : g.box[2]].max()) for g in row)
     reach = int((ROW_GAP + FAINT_WIDTH) * digit_h)
     margin = max(2, round(FAINT_MARGIN * digit_h))  # the pale rim of the row's own last digit
-    found: list[tuple[int, Strokes]] = []
-    for xa, xb, near_left in ((right + margin, right + reach, True), (left - reach, left - margin, False)):
-        xa, xb = max(0, xa), min(w, xb)
-        if xb - xa < FAINT_MIN_WIDTH * digit_h:
-            continue
-        yc = slope * (xa + xb) / 2 + intercept
-        ya, yb = max(0, int(yc - FAINT_BAND * digit_h)), min(h, int(yc + FAINT_BAND * digit_h))
-        region = ink[ya:yb, xa:xb]
-        peak = int(region.max()) if region.size else 0
-        if peak < max(MIN_PEAK_INK, FAINT_PEAK * row_peak):
-            continue
-        mask = (region >= max(MIN_INK, FAINT_LEVEL * peak)).astype(np.uint8)
-        k = max(3, round(FAINT_JOIN * digit_h) | 1)
-        n, labels, _, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((k, k), np.uint8)))
-        parts = [_strokes_of(mask * (labels == i).astype(np.uint8), xa, ya) for i in range(1, n)]
-        for strokes in _stacked([p for p in parts if p is not None], digit_h):
-            bx0, by0, bx1, by1 = strokes.box
-            if by0 <= ya or by1 >= yb:  # runs out of the band: a line, or a digit touching one
-                strokes = _off_the_line(strokes, ink, digit_h, slope, intercept)
-                if strokes is None:
-                    continue
-                bx0, by0, bx1, by1 = strokes.box
-            if bx1 >= xb if near_left else bx0 <= xa:
-                continue  # runs out of the searched columns: a line, not a digit
-            if bx0 <= 1 or by0 <= 1 or bx1 >= w - 1 or by1 >= h - 1:
-                continue
-            gh, gap = by1 - by0, (bx0 - right if near_left else left - bx1)
-            cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
-            if (
-                FAINT_HEIGHT * digit_h <= gh <= digit_h / FAINT_HEIGHT
-                and bx1 - bx0 <= FAINT_WIDTH * digit_h
-                and gap <= ROW_GAP * digit_h
-                and abs(cy - (slope * cx + intercept)) <= ROW_ALIGN * digit_h
-                and strokes.ink >= ROW_INK * gh * gh
-            ):
-                found.append((gap, strokes))
+    peak = _row_peak(row, ink)
+    line = (slope, intercept)
+    found = [(s.box[0] - right, s) for s in _faint_in(ink, right + margin, right + reach, peak, digit_h, line, "right")]
+    found += [(left - s.box[2], s) for s in _faint_in(ink, left - reach, left - margin, peak, digit_h, line, "left")]
+    found = [(gap, s) for gap, s in found if gap <= ROW_GAP * digit_h]
     return min(found, key=lambda f: f[0])[1] if found else None
+
+
+def _faint_between(row: list[Strokes], ink: np.ndarray, digit_h: int) -> list[Strokes]:
+    """Pale digits in the gaps of a row (sorted left to right) wide enough to hold one."""
+    margin = max(2, round(FAINT_MARGIN * digit_h))
+    peak, line = _row_peak(row, ink), _line(row)
+    found = []
+    for a, b in zip(row, row[1:], strict=False):
+        if b.box[0] - a.box[2] >= FAINT_ROOM * digit_h:
+            found += _faint_in(ink, a.box[2] + margin, b.box[0] - margin, peak, digit_h, line, "between")
+    return found
+
+
+def _row_peak(row: list[Strokes], ink: np.ndarray) -> int:
+    return max(int(ink[g.box[1] : g.box[3], g.box[0] : g.box[2]].max()) for g in row)
+
+
+def _faint_in(
+    ink: np.ndarray, xa: int, xb: int, row_peak: int, digit_h: int, line: tuple[float, float], side: str
+) -> list[Strokes]:
+    """Digits of the row's height on its line between columns ``xa`` and ``xb``, found in a paler pen.
+
+    The ink there is thresholded relative to its own darkest ink, the fragments closer than
+    ``FAINT_JOIN`` digit heights joined (and those one above the other, ``_stacked``), and a piece
+    is kept when it looks like a digit of the row and does not run out of the searched band (a
+    ruled line; a digit touching a line across the band is taken off it, ``_off_the_line``) nor,
+    ``side`` of the row, out of the far end of the searched columns.
+    """
+    h, w = ink.shape
+    slope, intercept = line
+    xa, xb = max(0, xa), min(w, xb)
+    if xb - xa < FAINT_MIN_WIDTH * digit_h:
+        return []
+    yc = slope * (xa + xb) / 2 + intercept
+    ya, yb = max(0, int(yc - FAINT_BAND * digit_h)), min(h, int(yc + FAINT_BAND * digit_h))
+    region = ink[ya:yb, xa:xb]
+    peak = int(region.max()) if region.size else 0
+    if peak < max(MIN_PEAK_INK, FAINT_PEAK * row_peak):
+        return []
+    mask = (region >= max(MIN_INK, FAINT_LEVEL * peak)).astype(np.uint8)
+    k = max(3, round(FAINT_JOIN * digit_h) | 1)
+    n, labels, _, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((k, k), np.uint8)))
+    parts = [_strokes_of(mask * (labels == i).astype(np.uint8), xa, ya) for i in range(1, n)]
+    found = []
+    for strokes in _stacked([p for p in parts if p is not None], digit_h):
+        if strokes.box[1] <= ya or strokes.box[3] >= yb:  # runs out of the band: a line, or a digit touching one
+            strokes = _off_the_line(strokes, ink, digit_h, slope, intercept)
+            if strokes is None:
+                continue
+        bx0, by0, bx1, by1 = strokes.box
+        if (side == "right" and bx1 >= xb) or (side == "left" and bx0 <= xa):
+            continue  # runs out of the searched columns: a line, not a digit
+        if bx0 <= 1 or by0 <= 1 or bx1 >= w - 1 or by1 >= h - 1:
+            continue
+        gh, cx, cy = by1 - by0, (bx0 + bx1) / 2, (by0 + by1) / 2
+        if (
+            FAINT_HEIGHT * digit_h <= gh <= digit_h / FAINT_HEIGHT
+            and bx1 - bx0 <= FAINT_WIDTH * digit_h
+            and abs(cy - (slope * cx + intercept)) <= ROW_ALIGN * digit_h
+            and strokes.ink >= ROW_INK * gh * gh
+        ):
+            found.append(strokes)
+    return found
 
 
 def _stacked(parts: list[Strokes], digit_h: int) -> list[Strokes]:
