@@ -289,3 +289,18 @@ def test_a_pale_digit_inside_a_row_is_read(sample, clean_right, predictor):
     inks[1] = inks[1] * 0.3  # a pale pen: less than the picture's threshold (0.4 of the darkest ink)
     data, _ = row_picture([], [0.15, 0.15, 0.4], inks=inks)  # the 2 and the 3: one row without the 0
     assert predictor.predict(data).digits == number
+
+
+@pytest.mark.parametrize("digit", ["5", "7"])
+def test_a_one_leaning_on_its_neighbour_is_cut_from_it(sample, clean_right, predictor, digit):
+    """A slanted 1 whose foot reaches under its neighbour shares columns with it (no column parts them)
+    but not a stroke: the two are cut between their strokes, since one is a straight stroke."""
+    (index,), _ = pick(clean_right, digit)
+    left = ink(sample.x_test[index])
+    lean, gap = round(0.3 * HEIGHT), 6
+    pair = np.zeros((HEIGHT, left.shape[1] + lean + gap + 8), np.float32)
+    pair[:, : left.shape[1]] = left
+    x = left.shape[1] + gap
+    cv2.line(pair, (x - lean // 2, HEIGHT - 4), (x + lean // 2, 3), 1.0, 7)  # a "1" leaning right
+    data, _ = row_picture([], [], inks=[pair])
+    assert predictor.predict(data).digits == digit + "1"

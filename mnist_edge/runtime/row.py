@@ -21,7 +21,9 @@ neighbour. A cut is kept only when every piece is digit-sized (tall enough besid
 beside its tallest sibling piece, and with enough ink or a 1's height: a 4's running bar or a 9's
 tail is shorter than any digit of the same row); otherwise the group stays whole, so the broken
 strokes of one digit are never read as two. A group with no other digit in its row needs to be wider
-still (``SOLO_ASPECT``) to be cut at ink: a wide 0 must stay one digit.
+still (``SOLO_ASPECT``) to be cut at ink: a wide 0 must stay one digit. Last, a digit made of two
+strokes side by side (sharing few columns), one of them straight, is a slanted 1 leaning on its
+neighbour and cut between the strokes.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ PART_WIDTH = 0.12  # …this fraction of its height wide,
 PART_INK = 0.08  # …and holds this fraction of its ink (or as much as a digit of the row needs, ROW_INK)
 ONE_HEIGHT = 0.8  # a piece this tall may be narrower than PART_WIDTH (a "1")
 STRAIGHT = 0.3  # a stroke whose tightest rotated box is this much narrower than long is straight (a "1")
+LEAN_SHARE = 0.5  # strokes sharing this fraction of the narrower's columns are one digit's
 VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's width from its middle
 FAINT_PEAK = 0.25  # a number is searched for paler digits at its ends, whose darkest ink is at least this fraction of the row's (and MIN_PEAK_INK),
 FAINT_LEVEL = 0.25  # …thresholded at this fraction of that darkest ink (as locate does for the picture),
@@ -78,6 +81,7 @@ def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
         digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT, ink)
     else:
         digits = [piece for g in row for piece in split(g, height, ink=ink)]
+    digits = [one for d in digits for one in _leaning_one(d)]
     return digits if len(digits) <= MAX_DIGITS else [groups[0]]
 
 
@@ -334,6 +338,40 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | Non
         tallest = max(p[1] for p in pieces)
         if all(_digit_sized(p, gh, total, tallest) for p in pieces):
             return [p[0] for p in pieces]
+    return [g]
+
+
+def _leaning_one(g: Strokes) -> list[Strokes]:
+    """``g`` cut between its strokes when they stand side by side and one is a straight stroke: a 1
+    leaning on its neighbour shares columns with it (no column cut parts them) but not a stroke.
+
+    Strokes sharing most of their columns (``LEAN_SHARE`` of the narrower's) are one digit's (a 4's
+    two strokes, a 5's bar); the cut is kept only when both sides are digit-sized, as any cut.
+    """
+    if len(g.contours) < 2:
+        return [g]
+    x0, y0, x1, y1 = g.box
+    parts: list[list[np.ndarray]] = []
+    for c in sorted(g.contours, key=lambda c: int(c[:, 0, 0].min())):
+        a, b = int(c[:, 0, 0].min()), int(c[:, 0, 0].max()) + 1
+        if parts:
+            pa, pb = int(min(q[:, 0, 0].min() for q in parts[-1])), int(max(q[:, 0, 0].max() for q in parts[-1])) + 1
+            if min(b, pb) - max(a, pa) >= LEAN_SHARE * min(b - a, pb - pa):
+                parts[-1].append(c)
+                continue
+        parts.append([c])
+    if len(parts) != 2:
+        return [g]
+    pieces = []
+    for contours in parts:
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.drawContours(mask, contours, -1, 1, thickness=-1, offset=(-x0, -y0))
+        strokes = _strokes_of(mask, x0, y0)
+        pieces.append((strokes, strokes.box[3] - strokes.box[1], strokes.ink))
+    tallest, total = max(p[1] for p in pieces), sum(p[2] for p in pieces)
+    straight = [_thin(np.concatenate(contours)) for contours in parts]
+    if sum(straight) == 1 and all(_digit_sized(p, y1 - y0, total, tallest) for p in pieces):
+        return [p[0] for p in pieces]
     return [g]
 
 
