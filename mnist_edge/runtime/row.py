@@ -295,13 +295,17 @@ def _could_be_a_digit(g: Strokes, digit_h: int, w: int, h: int) -> bool:
 
 
 def _line(row: list[Strokes]) -> tuple[float, float]:
-    """(slope, intercept) of the line through the centres of the row's groups (level with one group)."""
-    cx = np.array([(g.box[0] + g.box[2]) / 2 for g in row])
-    cy = np.array([(g.box[1] + g.box[3]) / 2 for g in row])
+    """(slope, intercept) of the least-squares line through the centres of the row's groups (level with
+    one group). Plain floats: a row holds a handful of groups, for which numpy's polyfit costs more."""
+    cx = [(g.box[0] + g.box[2]) / 2 for g in row]
+    cy = [(g.box[1] + g.box[3]) / 2 for g in row]
+    mx, my = sum(cx) / len(cx), sum(cy) / len(cy)
+    spread = sum((x - mx) ** 2 for x in cx)
     slope = 0.0
-    if len(row) > 1 and np.ptp(cx) > 0:
-        slope = float(np.clip(np.polyfit(cx, cy, 1)[0], -MAX_SLOPE, MAX_SLOPE))
-    return slope, float(np.mean(cy - slope * cx))
+    if spread > 0:
+        slope = sum((x - mx) * (y - my) for x, y in zip(cx, cy, strict=True)) / spread
+        slope = min(max(slope, -MAX_SLOPE), MAX_SLOPE)
+    return slope, my - slope * mx
 
 
 def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | None = None) -> list[Strokes]:
