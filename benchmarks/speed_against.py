@@ -1,13 +1,15 @@
 """This tree's ``Predictor.predict`` against another revision's, interleaved in one process.
 
     python benchmarks/speed_against.py [--ref REV] [--sets build/picture-sets] [--rounds 10]
+    python benchmarks/speed_against.py --numbers build/number-final [--every 4] [--rounds 3]
 
 ``picture_speed.py`` run twice, once per revision, compares two runs made minutes apart on a machine
 whose load moves within seconds. Here both revisions load in the same process (the other one's
 ``mnist_edge/`` is extracted with ``git archive`` as the package ``mnist_edge_ref``: the runtime's own
 imports are relative), and per picture each round times three calls of each, alternating which goes
 first, beside Pillow's full decode and the bare model call. Printed per kind (the 28 px PNGs and
-640×480 JPEGs of ``picture_speed.py``): the median of per-picture bests and of their ratios, the
+640×480 JPEGs of ``picture_speed.py``; with ``--numbers``, every ``--every``-th picture of a number
+set of ``number_sets.py`` instead): the median of per-picture bests and of their ratios, the
 revisions' ratios to decode (+ model for PNGs) as ``picture_speed.py`` reports them, and this tree's
 time over the other's.
 """
@@ -34,8 +36,6 @@ import picture_speed  # noqa: E402
 from same_answers import _git, export_ref  # noqa: E402
 
 from mnist_edge.runtime import Predictor  # noqa: E402
-
-KINDS = ("28 px PNG", "640x480 JPEG")
 
 
 def load_ref(ref: str, into: Path):
@@ -64,16 +64,21 @@ def main(argv=None) -> int:
     p.add_argument("--sets", type=Path, default=ROOT / "build" / "picture-sets")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--per-kind", type=int, default=20)
+    p.add_argument("--numbers", type=Path, help="a number set (number_sets.py) to time instead of the picture kinds")
+    p.add_argument("--every", type=int, default=4, help="with --numbers: every Nth picture")
     a = p.parse_args(argv)
     ref = a.ref or _git("merge-base", "HEAD", "main")
-    kinds = picture_speed.pick_files(a.sets, a.per_kind)
+    if a.numbers:
+        kinds = {"number photo": sorted((a.numbers / "number").iterdir())[:: a.every]}
+    else:
+        kinds = picture_speed.pick_files(a.sets, a.per_kind)
     digit = np.zeros(784, np.float32)
     digit[300:320] = 1.0
     with tempfile.TemporaryDirectory() as tmp:
         old = load_ref(ref, Path(tmp)).Predictor(threads=1)
         new = Predictor(threads=1)
         print(f"this tree against {ref[:12]}, {a.rounds} rounds × 3 calls, best per picture, medians")
-        for kind in KINDS:
+        for kind in kinds:
             rows = []
             for path in kinds[kind]:
                 data = path.read_bytes()

@@ -234,3 +234,73 @@ def test_the_two_arcs_of_a_broken_zero_stay_one_digit(sample, clean_right, predi
     zero[:, middle - 5 : middle + 5] = 0  # a blank band through the middle: two arcs
     data, _ = row_picture([], [0.4], inks=[ink(sample.x_test[clean_right[3][0]]), zero])
     assert len(read_digits(data).readings) == 2
+
+
+def test_a_short_flourish_of_a_wide_digit_is_not_a_digit(sample, clean_right, predictor):
+    """A 4 whose bar runs on and bends down (a flourish 0.6 of its height) is wide enough to be cut at
+    ink, and the flourish alone is digit-sized for the group; it is shorter than its sibling piece
+    can be for two digits of one row (0.65 of the tallest), so the 4 stays one digit."""
+    indices, _ = pick(clean_right, "34")
+    three, four = (ink(sample.x_test[i]) for i in indices)
+    reach = round(0.65 * HEIGHT)
+    wide = np.zeros((HEIGHT, four.shape[1] + reach), np.float32)
+    wide[:, : four.shape[1]] = four
+    top, right = round(0.38 * HEIGHT), four.shape[1] + reach - 8
+    cv2.line(wide, (four.shape[1] - 8, top), (right, top), 1.0, 7)  # the bar, running on
+    cv2.line(wide, (right, top), (right, top + round(0.6 * HEIGHT) - 7), 1.0, 7)  # …and bending down
+    data, _ = row_picture([], [0.4], inks=[three, wide])
+    assert len(read_digits(data).readings) == 2
+
+
+def test_a_digit_touching_a_line_across_the_row_is_read(sample, clean_right, predictor):
+    """A margin line through the last digit's edge makes it one group far taller than the row's
+    digits; above and below the row it is a thin straight line, which is erased to find the digit."""
+    indices, number = pick(clean_right, "2036")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    last = inks[-1]
+    inks[-1] = np.zeros((HEIGHT, last.shape[1] + 4), np.float32)
+    inks[-1][:, : last.shape[1]] = last
+    data, starts = row_picture([], [0.4, 0.4, 0.4], inks=inks)
+    paper = np.asarray(Image.open(io.BytesIO(data)).convert("L")).copy()
+    x = starts[-1] + last.shape[1] - 2  # through the right edge of the 6's ink
+    cv2.line(paper, (x, round(0.2 * HEIGHT)), (x + 3, round(2.8 * HEIGHT)), 40, 3)
+    buffer = io.BytesIO()
+    Image.fromarray(paper).save(buffer, "PNG")
+    assert predictor.predict(buffer.getvalue()).digits == number
+
+
+def test_a_pale_digit_broken_in_two_halves_is_found(sample, clean_right, predictor):
+    """A pale 0 at the end of a row whose loop broke across its middle: each half is too short for a
+    digit; one above the other, sharing their columns, they are joined again."""
+    indices, number = pick(clean_right, "2030")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    inks[-1] = inks[-1] * 0.3  # a pale pen
+    inks[-1][round(0.38 * HEIGHT) : round(0.62 * HEIGHT)] = 0  # a blank band across the middle
+    data, _ = row_picture([], [0.4, 0.4, 0.4], inks=inks)
+    found = read_digits(data)
+    assert len(found.readings) == 4
+    assert found.readings[-1].box[3] - found.readings[-1].box[1] >= 0.8 * HEIGHT  # both halves
+
+
+def test_a_pale_digit_inside_a_row_is_read(sample, clean_right, predictor):
+    """A digit in a paler pen between two dark ones leaves a gap in the row; the gap is searched."""
+    indices, number = pick(clean_right, "2036")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    inks[1] = inks[1] * 0.3  # a pale pen: less than the picture's threshold (0.4 of the darkest ink)
+    data, _ = row_picture([], [0.15, 0.15, 0.4], inks=inks)  # the 2 and the 3: one row without the 0
+    assert predictor.predict(data).digits == number
+
+
+@pytest.mark.parametrize("digit", ["5", "7"])
+def test_a_one_leaning_on_its_neighbour_is_cut_from_it(sample, clean_right, predictor, digit):
+    """A slanted 1 whose foot reaches under its neighbour shares columns with it (no column parts them)
+    but not a stroke: the two are cut between their strokes, since one is a straight stroke."""
+    (index,), _ = pick(clean_right, digit)
+    left = ink(sample.x_test[index])
+    lean, gap = round(0.3 * HEIGHT), 6
+    pair = np.zeros((HEIGHT, left.shape[1] + lean + gap + 8), np.float32)
+    pair[:, : left.shape[1]] = left
+    x = left.shape[1] + gap
+    cv2.line(pair, (x - lean // 2, HEIGHT - 4), (x + lean // 2, 3), 1.0, 7)  # a "1" leaning right
+    data, _ = row_picture([], [], inks=[pair])
+    assert predictor.predict(data).digits == digit + "1"

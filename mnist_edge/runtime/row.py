@@ -2,22 +2,28 @@
 and where a group that is two or more digits wide is cut.
 
 ``locate`` ranks groups of strokes, most digit-like first; the first is a digit (or several digits
-close enough to have been grouped as one). Starting from it, the row grows to the nearest group
-on either side that looks like a digit of the same line: of a similar height, its centre on the
-line through the row's centres (which may slope a little), and not too far away. A stray mark, a
-fragment of a ruled line or a digit's detached bar is far smaller than the row's digits and never
-joins it. When no group is left, the ends of a number are searched again for a digit in a paler pen,
-whose strokes fell below the picture's threshold (set by its darkest ink) and broke into specks.
+close enough to have been grouped as one). Starting from it, the row grows to the nearest group on
+either side that looks like a digit of the same line: of a similar height, its centre on the line
+through the row's centres (which may slope a little), and not too far away. A stray mark, a fragment
+of a ruled line or a digit's detached bar is far smaller than the row's digits and never joins it,
+except a digit whose strokes touch a line crossing the row (a margin line, the paper's edge): a
+group far taller than the row is looked at again inside the row's band, with the thin straight line
+that runs out of the band erased. When no group is left, the ends of a number, then the gaps
+between its digits wide enough for one, are searched again for a digit in a paler pen, whose
+strokes fell below the picture's threshold (set by its darkest ink) and broke into specks.
 
 A group wider than ``SPLIT_ASPECT`` times its height cannot be one digit: it is cut where its
 columns hold no ink at all (digits that were grouped because they are close), then, while a piece is
 still too wide (``TOUCH_ASPECT``), at the column of least ink near its middle that crosses a single
 stroke (digits that touch meet in one stroke; the middle of a wide 0 crosses two). A narrower group
 is cut only where its pieces stand clearly apart and one is a straight stroke: a "1" beside its
-neighbour. A cut is kept only when every piece is digit-sized (tall enough, and with enough ink or
-a 1's height); otherwise the group stays whole, so the broken strokes of one digit are never read
-as two. A group with no other digit in its row needs to be wider still (``SOLO_ASPECT``) to be cut
-at ink: a wide 0 must stay one digit.
+neighbour. A cut is kept only when every piece is digit-sized (tall enough beside the group and
+beside its tallest sibling piece, and with enough ink or a 1's height: a 4's running bar or a 9's
+tail is shorter than any digit of the same row); otherwise the group stays whole, so the broken
+strokes of one digit are never read as two. A group with no other digit in its row needs to be wider
+still (``SOLO_ASPECT``) to be cut at ink: a wide 0 must stay one digit. Last, a digit made of two
+strokes side by side (sharing few columns), one of them straight, is a slanted 1 leaning on its
+neighbour and cut between the strokes.
 """
 
 from __future__ import annotations
@@ -39,21 +45,29 @@ TOUCH_ASPECT = 1.2  # …and ink without a blank column between is cut when wide
 CLEAR_GAP = 0.08  # …or when its pieces stand this many heights apart (a broken stroke's gap is smaller)
 SOLO_ASPECT = 1.5  # a group alone (no other digit in its row) is looked at as several only when this wide
 PART_HEIGHT = 0.55  # each piece of a cut is at least this fraction of the group's height tall,
+PART_SIBLING = 0.65  # …and of the tallest piece's (digits differ by ±15 %; a 4's arm or a 9's tail is shorter),
 PART_WIDTH = 0.12  # …this fraction of its height wide,
 PART_INK = 0.08  # …and holds this fraction of its ink (or as much as a digit of the row needs, ROW_INK)
 ONE_HEIGHT = 0.8  # a piece this tall may be narrower than PART_WIDTH (a "1")
 STRAIGHT = 0.3  # a stroke whose tightest rotated box is this much narrower than long is straight (a "1")
+LEAN_SHARE = 0.5  # strokes sharing this fraction of the narrower's columns are one digit's
 VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's width from its middle
 FAINT_PEAK = 0.25  # a number is searched for paler digits at its ends, whose darkest ink is at least this fraction of the row's (and MIN_PEAK_INK),
 FAINT_LEVEL = 0.25  # …thresholded at this fraction of that darkest ink (as locate does for the picture),
 FAINT_JOIN = 0.15  # …fragments this many digit heights apart joined,
+FAINT_SHARE = 0.5  # …pieces one above the other sharing this fraction of the narrower's columns,
+FAINT_STACK = 0.3  # …and less than this many digit heights apart joined (the halves of a broken loop),
 FAINT_HEIGHT = 0.7  # …as tall as the row's digits within this ratio (and its inverse),
 FAINT_WIDTH = 2.5  # …at most this many digit heights wide (two pale digits are cut as any group),
 FAINT_BAND = 1.2  # …searched this many digit heights above and below the row's line
 FAINT_MARGIN = 0.05  # …and this many from the row's last digit (its pale rim is not a digit)
+FAINT_ROOM = 0.5  # …and in the gaps of the row this many digit heights wide
 FAINT_MIN_WIDTH = 0.3  # …where the picture leaves at least this many digit heights to search
 HOLE_LEVEL = 0.2  # inside a group's outline, ink paler than this fraction of its darkest is paper (a loop's hole)
 CORE_LEVEL = 0.4  # …and strokes are counted where it is darker than this (a small blurred hole is not paper)
+TRIM_TALLER = 1.3  # a group this many times taller than the row's digit may be a digit touching a line:
+TRIM_BAND = 0.75  # …it is looked at within this many digit heights of the row's line
+TRIM_LINE = 0.1  # …when what runs out of that band is a straight line at most this many digit heights thick
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
 
 
@@ -67,6 +81,7 @@ def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
         digits = split(row[0], height, SOLO_ASPECT / SPLIT_ASPECT, ink)
     else:
         digits = [piece for g in row for piece in split(g, height, ink=ink)]
+    digits = [one for d in digits for one in _leaning_one(d)]
     return digits if len(digits) <= MAX_DIGITS else [groups[0]]
 
 
@@ -75,13 +90,21 @@ def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
     first = groups[0]
     digit_h = first.box[3] - first.box[1]
     candidates = [g for g in groups[1:] if _could_be_a_digit(g, digit_h, w, h)]
+    tall = [g for g in groups[1:] if g.box[3] - g.box[1] > TRIM_TALLER * digit_h]  # a digit touching a line?
     row = [first]
     while True:
         slope, intercept = _line(row)
         left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
+        number = len(row) > 1 or _wide(first, SOLO_ASPECT)  # a number already: look harder for its digits
+        options = [(g, g) for g in candidates]  # (the group found, the digit in it)
+        if number:
+            trimmed = (
+                (g, _off_the_line(g, ink, digit_h, slope, intercept)) for g in tall if _near(g, left, right, digit_h)
+            )
+            options += [(g, t) for g, t in trimmed if t is not None]
         best, best_gap = None, None
-        for g in candidates:
-            x0, y0, x1, y1 = g.box
+        for g, digit in options:
+            x0, y0, x1, y1 = digit.box
             gap = left - x1 if x1 <= left else x0 - right if x0 >= right else None
             if gap is None or gap > ROW_GAP * digit_h:
                 continue
@@ -89,15 +112,62 @@ def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
             if abs(cy - (slope * cx + intercept)) > ROW_ALIGN * digit_h:
                 continue
             if best_gap is None or gap < best_gap:
-                best, best_gap = g, gap
-        if best is None and (len(row) > 1 or _wide(first, SOLO_ASPECT)):  # a number already
-            best = _faint_neighbour(row, ink, digit_h, slope, intercept)
+                best, best_gap = (g, digit), gap
+        if best is None and number:
+            faint = _faint_neighbour(row, ink, digit_h, slope, intercept)
+            best = (faint, faint) if faint is not None else None
         if best is None:
             break
-        row.append(best)
-        if best in candidates:
-            candidates.remove(best)
-    return sorted(row, key=lambda g: g.box[0])
+        row.append(best[1])
+        for pool in (candidates, tall):
+            if best[0] in pool:
+                pool.remove(best[0])
+    row = sorted(row, key=lambda g: g.box[0])
+    if len(row) > 1:
+        row = sorted(row + _faint_between(row, ink, digit_h), key=lambda g: g.box[0])
+    return row
+
+
+def _near(g: Strokes, left: int, right: int, digit_h: int) -> bool:
+    """Whether ``g`` overlaps the columns within ROW_GAP digit heights of the row's ends, outside the row."""
+    return (
+        g.box[2] > left - ROW_GAP * digit_h
+        and g.box[0] < right + ROW_GAP * digit_h
+        and (g.box[2] <= left or g.box[0] >= right)
+    )
+
+
+def _off_the_line(g: Strokes, ink: np.ndarray, digit_h: int, slope: float, intercept: float) -> Strokes | None:
+    """The digit in a group too tall for the row because its strokes touch a line crossing the row
+    (a margin line, the paper's edge), or None.
+
+    The parts of the group above and below the row's band are the line: a straight line is fitted
+    through them, the ink near it is erased, and what is left inside the band is taken when it
+    looks like a digit of the row.
+    """
+    x0, y0, x1, y1 = g.box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+    yc = slope * (x0 + x1) / 2 + intercept - y0
+    top, bottom = max(0, int(yc - TRIM_BAND * digit_h)), min(mask.shape[0], int(yc + TRIM_BAND * digit_h) + 1)
+    outside = np.concatenate([np.argwhere(mask[:top]), np.argwhere(mask[bottom:]) + [bottom, 0]])
+    if len(outside) < 2 or np.ptp(outside[:, 0]) < TRIM_LINE * digit_h:
+        return None
+    a, b = np.polyfit(outside[:, 0].astype(np.float64), outside[:, 1].astype(np.float64), 1)  # x = a·y + b
+    spread = np.abs(outside[:, 1] - (a * outside[:, 0] + b))
+    half = float(np.percentile(spread, 95)) + 1.5
+    if half > TRIM_LINE * digit_h:
+        return None  # what runs out of the band is not a thin straight line
+    ys, xs = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+    keep = mask * (np.abs(xs - (a * ys + b)) > half)
+    keep[:top], keep[bottom:] = 0, 0
+    strokes = _strokes_of(keep, x0, y0)
+    h, w = ink.shape
+    if strokes is None or not _could_be_a_digit(strokes, digit_h, w, h):
+        return None
+    if (top > 0 and strokes.box[1] <= y0 + top) or (bottom < mask.shape[0] and strokes.box[3] >= y0 + bottom):
+        return None  # runs out of the band: more of the line than of a digit
+    return strokes
 
 
 def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: float, intercept: float):
@@ -105,50 +175,101 @@ def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: f
 
     A thin pen's strokes are paler than a marker's: beside a row of dark digits they fall below a
     threshold set by the darkest ink and break into specks. Next to either end of the row, the ink
-    is thresholded again relative to the darkest ink there, the fragments closer than ``FAINT_JOIN``
-    digit heights joined, and a piece that looks like a digit of the row (height, line, gap, ink, not
-    running out of the searched band like a ruled line) is taken with its own strokes.
+    is thresholded again relative to the darkest ink there (``_faint_in``), and a piece that looks
+    like a digit of the row, not too far from it, is taken with its own strokes.
     """
-    h, w = ink.shape
     left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
-    row_peak = max(int(ink[g.box[1] : g.box[3], g.box[0] : g.box[2]].max()) for g in row)
     reach = int((ROW_GAP + FAINT_WIDTH) * digit_h)
     margin = max(2, round(FAINT_MARGIN * digit_h))  # the pale rim of the row's own last digit
-    found: list[tuple[int, Strokes]] = []
-    for xa, xb, near_left in ((right + margin, right + reach, True), (left - reach, left - margin, False)):
-        xa, xb = max(0, xa), min(w, xb)
-        if xb - xa < FAINT_MIN_WIDTH * digit_h:
-            continue
-        yc = slope * (xa + xb) / 2 + intercept
-        ya, yb = max(0, int(yc - FAINT_BAND * digit_h)), min(h, int(yc + FAINT_BAND * digit_h))
-        region = ink[ya:yb, xa:xb]
-        peak = int(region.max()) if region.size else 0
-        if peak < max(MIN_PEAK_INK, FAINT_PEAK * row_peak):
-            continue
-        mask = (region >= max(MIN_INK, FAINT_LEVEL * peak)).astype(np.uint8)
-        k = max(3, round(FAINT_JOIN * digit_h) | 1)
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((k, k), np.uint8)))
-        for i in range(1, n):
-            part = mask * (labels == i).astype(np.uint8)
-            strokes = _strokes_of(part, xa, ya)
+    peak = _row_peak(row, ink)
+    line = (slope, intercept)
+    found = [(s.box[0] - right, s) for s in _faint_in(ink, right + margin, right + reach, peak, digit_h, line, "right")]
+    found += [(left - s.box[2], s) for s in _faint_in(ink, left - reach, left - margin, peak, digit_h, line, "left")]
+    found = [(gap, s) for gap, s in found if gap <= ROW_GAP * digit_h]
+    return min(found, key=lambda f: f[0])[1] if found else None
+
+
+def _faint_between(row: list[Strokes], ink: np.ndarray, digit_h: int) -> list[Strokes]:
+    """Pale digits in the gaps of a row (sorted left to right) wide enough to hold one."""
+    margin = max(2, round(FAINT_MARGIN * digit_h))
+    peak, line = _row_peak(row, ink), _line(row)
+    found = []
+    for a, b in zip(row, row[1:], strict=False):
+        if b.box[0] - a.box[2] >= FAINT_ROOM * digit_h:
+            found += _faint_in(ink, a.box[2] + margin, b.box[0] - margin, peak, digit_h, line, "between")
+    return found
+
+
+def _row_peak(row: list[Strokes], ink: np.ndarray) -> int:
+    return max(int(ink[g.box[1] : g.box[3], g.box[0] : g.box[2]].max()) for g in row)
+
+
+def _faint_in(
+    ink: np.ndarray, xa: int, xb: int, row_peak: int, digit_h: int, line: tuple[float, float], side: str
+) -> list[Strokes]:
+    """Digits of the row's height on its line between columns ``xa`` and ``xb``, found in a paler pen.
+
+    The ink there is thresholded relative to its own darkest ink, the fragments closer than
+    ``FAINT_JOIN`` digit heights joined (and those one above the other, ``_stacked``), and a piece
+    is kept when it looks like a digit of the row and does not run out of the searched band (a
+    ruled line; a digit touching a line across the band is taken off it, ``_off_the_line``) nor,
+    ``side`` of the row, out of the far end of the searched columns.
+    """
+    h, w = ink.shape
+    slope, intercept = line
+    xa, xb = max(0, xa), min(w, xb)
+    if xb - xa < FAINT_MIN_WIDTH * digit_h:
+        return []
+    yc = slope * (xa + xb) / 2 + intercept
+    ya, yb = max(0, int(yc - FAINT_BAND * digit_h)), min(h, int(yc + FAINT_BAND * digit_h))
+    region = ink[ya:yb, xa:xb]
+    peak = int(region.max()) if region.size else 0
+    if peak < max(MIN_PEAK_INK, FAINT_PEAK * row_peak):
+        return []
+    mask = (region >= max(MIN_INK, FAINT_LEVEL * peak)).astype(np.uint8)
+    k = max(3, round(FAINT_JOIN * digit_h) | 1)
+    n, labels, _, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((k, k), np.uint8)))
+    parts = [_strokes_of(mask * (labels == i).astype(np.uint8), xa, ya) for i in range(1, n)]
+    found = []
+    for strokes in _stacked([p for p in parts if p is not None], digit_h):
+        if strokes.box[1] <= ya or strokes.box[3] >= yb:  # runs out of the band: a line, or a digit touching one
+            strokes = _off_the_line(strokes, ink, digit_h, slope, intercept)
             if strokes is None:
                 continue
-            bx0, by0, bx1, by1 = strokes.box
-            if by0 <= ya or by1 >= yb or (bx1 >= xb if near_left else bx0 <= xa):
-                continue  # runs out of the band: a line, not a digit
-            if bx0 <= 1 or by0 <= 1 or bx1 >= w - 1 or by1 >= h - 1:
-                continue
-            gh, gap = by1 - by0, (bx0 - right if near_left else left - bx1)
-            cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
-            if (
-                FAINT_HEIGHT * digit_h <= gh <= digit_h / FAINT_HEIGHT
-                and bx1 - bx0 <= FAINT_WIDTH * digit_h
-                and gap <= ROW_GAP * digit_h
-                and abs(cy - (slope * cx + intercept)) <= ROW_ALIGN * digit_h
-                and strokes.ink >= ROW_INK * gh * gh
-            ):
-                found.append((gap, strokes))
-    return min(found, key=lambda f: f[0])[1] if found else None
+        bx0, by0, bx1, by1 = strokes.box
+        if (side == "right" and bx1 >= xb) or (side == "left" and bx0 <= xa):
+            continue  # runs out of the searched columns: a line, not a digit
+        if bx0 <= 1 or by0 <= 1 or bx1 >= w - 1 or by1 >= h - 1:
+            continue
+        gh, cx, cy = by1 - by0, (bx0 + bx1) / 2, (by0 + by1) / 2
+        if (
+            FAINT_HEIGHT * digit_h <= gh <= digit_h / FAINT_HEIGHT
+            and bx1 - bx0 <= FAINT_WIDTH * digit_h
+            and abs(cy - (slope * cx + intercept)) <= ROW_ALIGN * digit_h
+            and strokes.ink >= ROW_INK * gh * gh
+        ):
+            found.append(strokes)
+    return found
+
+
+def _stacked(parts: list[Strokes], digit_h: int) -> list[Strokes]:
+    """``parts`` with those one above the other joined: the broken strokes of one pale digit (a loop's
+    halves) that share most of their columns and are less than ``FAINT_STACK`` digit heights apart,
+    unless together they are thin and straight (the fragments of a line)."""
+    parts = sorted(parts, key=lambda p: p.box[1])
+    out: list[Strokes] = []
+    for p in parts:
+        for i, q in enumerate(out):
+            shared = min(p.box[2], q.box[2]) - max(p.box[0], q.box[0])
+            narrower = min(p.box[2] - p.box[0], q.box[2] - q.box[0])
+            joined = np.concatenate(q.contours + p.contours)
+            if shared >= FAINT_SHARE * narrower and p.box[1] - q.box[3] <= FAINT_STACK * digit_h and not _thin(joined):
+                box = (min(p.box[0], q.box[0]), q.box[1], max(p.box[2], q.box[2]), max(p.box[3], q.box[3]))
+                out[i] = Strokes(box, q.contours + p.contours, q.ink + p.ink)
+                break
+        else:
+            out.append(p)
+    return out
 
 
 def _strokes_of(part: np.ndarray, xa: int, ya: int) -> Strokes | None:
@@ -174,13 +295,17 @@ def _could_be_a_digit(g: Strokes, digit_h: int, w: int, h: int) -> bool:
 
 
 def _line(row: list[Strokes]) -> tuple[float, float]:
-    """(slope, intercept) of the line through the centres of the row's groups (level with one group)."""
-    cx = np.array([(g.box[0] + g.box[2]) / 2 for g in row])
-    cy = np.array([(g.box[1] + g.box[3]) / 2 for g in row])
+    """(slope, intercept) of the least-squares line through the centres of the row's groups (level with
+    one group). Plain floats: a row holds a handful of groups, for which numpy's polyfit costs more."""
+    cx = [(g.box[0] + g.box[2]) / 2 for g in row]
+    cy = [(g.box[1] + g.box[3]) / 2 for g in row]
+    mx, my = sum(cx) / len(cx), sum(cy) / len(cy)
+    spread = sum((x - mx) ** 2 for x in cx)
     slope = 0.0
-    if len(row) > 1 and np.ptp(cx) > 0:
-        slope = float(np.clip(np.polyfit(cx, cy, 1)[0], -MAX_SLOPE, MAX_SLOPE))
-    return slope, float(np.mean(cy - slope * cx))
+    if spread > 0:
+        slope = sum((x - mx) * (y - my) for x, y in zip(cx, cy, strict=True)) / spread
+        slope = min(max(slope, -MAX_SLOPE), MAX_SLOPE)
+    return slope, my - slope * mx
 
 
 def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | None = None) -> list[Strokes]:
@@ -214,8 +339,43 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | Non
         if len(ranges) < 2:
             continue
         pieces = [_piece(mask, a, b, x0, y0) for a, b in ranges]
-        if all(_digit_sized(p, gh, total) for p in pieces):
+        tallest = max(p[1] for p in pieces)
+        if all(_digit_sized(p, gh, total, tallest) for p in pieces):
             return [p[0] for p in pieces]
+    return [g]
+
+
+def _leaning_one(g: Strokes) -> list[Strokes]:
+    """``g`` cut between its strokes when they stand side by side and one is a straight stroke: a 1
+    leaning on its neighbour shares columns with it (no column cut parts them) but not a stroke.
+
+    Strokes sharing most of their columns (``LEAN_SHARE`` of the narrower's) are one digit's (a 4's
+    two strokes, a 5's bar); the cut is kept only when both sides are digit-sized, as any cut.
+    """
+    if len(g.contours) < 2:
+        return [g]
+    x0, y0, x1, y1 = g.box
+    parts: list[list[np.ndarray]] = []
+    for c in sorted(g.contours, key=lambda c: int(c[:, 0, 0].min())):
+        a, b = int(c[:, 0, 0].min()), int(c[:, 0, 0].max()) + 1
+        if parts:
+            pa, pb = int(min(q[:, 0, 0].min() for q in parts[-1])), int(max(q[:, 0, 0].max() for q in parts[-1])) + 1
+            if min(b, pb) - max(a, pa) >= LEAN_SHARE * min(b - a, pb - pa):
+                parts[-1].append(c)
+                continue
+        parts.append([c])
+    if len(parts) != 2:
+        return [g]
+    pieces = []
+    for contours in parts:
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.drawContours(mask, contours, -1, 1, thickness=-1, offset=(-x0, -y0))
+        strokes = _strokes_of(mask, x0, y0)
+        pieces.append((strokes, strokes.box[3] - strokes.box[1], strokes.ink))
+    tallest, total = max(p[1] for p in pieces), sum(p[2] for p in pieces)
+    straight = [_thin(np.concatenate(contours)) for contours in parts]
+    if sum(straight) == 1 and all(_digit_sized(p, y1 - y0, total, tallest) for p in pieces):
+        return [p[0] for p in pieces]
     return [g]
 
 
@@ -223,7 +383,9 @@ def _merge_small(mask: np.ndarray, spans: list[tuple[int, int]], group_h: int, t
     """Spans that are not digit-sized (a speck, a detached bar) joined to their nearer neighbour."""
     spans = list(spans)
     while len(spans) > 1:
-        small = [i for i, (a, b) in enumerate(spans) if not _digit_sized(_piece(mask, a, b, 0, 0), group_h, total)]
+        pieces = [_piece(mask, a, b, 0, 0) for a, b in spans]
+        tallest = max(p[1] for p in pieces)
+        small = [i for i, p in enumerate(pieces) if not _digit_sized(p, group_h, total, tallest)]
         if not small:
             break
         i = small[0]
@@ -269,8 +431,11 @@ def _cut_touching(mask: np.ndarray, core: np.ndarray, a: int, b: int, height: fl
 def _straight(part: np.ndarray) -> bool:
     """Whether the ink of ``part`` is one straight stroke (a "1"): its tightest rotated box is thin."""
     points = cv2.findNonZero(part)
-    if points is None:
-        return False
+    return points is not None and _thin(points)
+
+
+def _thin(points: np.ndarray) -> bool:
+    """Whether the tightest rotated box of ``points`` is thin (a straight stroke, a line's fragments)."""
     (_, _), (a, b), _ = cv2.minAreaRect(points)
     return min(a, b) <= STRAIGHT * max(a, b)
 
@@ -290,9 +455,10 @@ def _piece(mask: np.ndarray, a: int, b: int, x0: int, y0: int) -> tuple[Strokes,
     return Strokes(box, shifted, ink), int(rows[-1] - rows[0] + 1), ink
 
 
-def _digit_sized(piece: tuple[Strokes, int, float], group_h: int, total_ink: float) -> bool:
+def _digit_sized(piece: tuple[Strokes, int, float], group_h: int, total_ink: float, tallest: int) -> bool:
     strokes, height, ink = piece
     width = strokes.box[2] - strokes.box[0]
     wide_enough = width >= PART_WIDTH * group_h or height >= ONE_HEIGHT * group_h  # a "1" may be a hairline
     enough_ink = ink >= min(PART_INK * total_ink, ROW_INK * group_h * group_h)  # a thin "1" in a long group
-    return height >= PART_HEIGHT * group_h and wide_enough and enough_ink
+    tall_enough = height >= max(PART_HEIGHT * group_h, PART_SIBLING * tallest)
+    return tall_enough and wide_enough and enough_ink
