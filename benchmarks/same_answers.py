@@ -1,6 +1,6 @@
 """Prove a runtime change kept every answer: this tree's predictions against another git revision's.
 
-    python benchmarks/same_answers.py [--ref REV] [--sets build/picture-sets] [--sets build/number-sets] ...
+    python benchmarks/same_answers.py [--ref REV] [--sets build/picture-sets] [--sets build/non-digits] ...
 
 For the checked-out code and for the code of ``--ref`` (``git archive`` of its ``mnist_edge/`` into a
 temporary folder, run in a child process), every picture in every ``--sets`` folder (the pictures its
@@ -27,11 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETS = [ROOT / "build" / "picture-sets"]
 
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
 def pictures(sets: list[Path]) -> list[Path]:
+    """The pictures ``meta.json`` lists in each folder, or (a folder without one) every image file in it."""
     files = []
     for folder in sets:
-        meta = json.loads((folder / "meta.json").read_text())
-        files += [folder / rel for rel in sorted(meta)]
+        if (folder / "meta.json").is_file():
+            meta = json.loads((folder / "meta.json").read_text())
+            files += [folder / rel for rel in sorted(meta)]
+        else:
+            files += sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
     return files
 
 
@@ -113,7 +120,7 @@ def _probabilities(record: dict) -> list[float]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--ref", help="the git revision whose answers must be kept (default: where this branch left main)")
-    p.add_argument("--sets", type=Path, action="append", help="a folder with meta.json (repeatable)")
+    p.add_argument("--sets", type=Path, action="append", help="a folder with meta.json, or of image files (repeatable)")
     p.add_argument("--tolerance", type=float, default=1e-6)
     p.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--files", type=Path, help=argparse.SUPPRESS)

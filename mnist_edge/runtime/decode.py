@@ -130,6 +130,8 @@ def _nonblocking(path, flags):
 
 def decode(source: ImageSource) -> Picture:
     """Any supported source → ``Picture``; every failure is an ImageError with a one-line reason."""
+    if type(source) is bytes:  # the most common source first (a served or batched picture)
+        return _from_bytes(source)
     if isinstance(source, np.ndarray):
         return _from_array(source)
     if isinstance(source, Image.Image):
@@ -142,6 +144,10 @@ def decode(source: ImageSource) -> Picture:
         data = bytes(source)
     else:
         raise ImageError(f"cannot read an image from {type(source).__name__}")
+    return _from_bytes(data)
+
+
+def _from_bytes(data: bytes) -> Picture:
     if not data:
         raise ImageError("empty file")
     if len(data) > MAX_FILE_BYTES:

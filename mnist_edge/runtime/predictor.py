@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -17,7 +18,16 @@ from ..errors import ModelError, UsageError, first_line
 from ..limits import MAX_MODEL_BYTES, MAX_THREADS_PER_CORE, FileRefused, max_threads, read_regular_file
 from . import integrity
 from .card import card_from_metadata, validate_card
-from .preprocess import Digits, ImageSource, Reading, read_digits
+from .preprocess import (
+    Digits,
+    ImageSource,
+    Reading,
+    decode_picture,
+    looks_like_mnist,
+    mnist_tensor,
+    read_digits,
+    read_picture,
+)
 from .trust import NOT_A_DIGIT, Trust
 
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
@@ -146,33 +156,44 @@ class Predictor:
                 )
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Run the model on a float32 ``[n, 784]`` batch of already-preprocessed digits.
-
-        A single digit goes through input and output buffers bound once per thread, which skips
-        onnxruntime's per-call conversion of inputs and outputs (a few µs of a ~20 µs call).
-        """
+        """Run the model on a float32 ``[n, 784]`` batch of already-preprocessed digits."""
         batch = np.asarray(batch, dtype=np.float32)
-        if batch.size != INPUT_SIZE:
-            batch = np.ascontiguousarray(batch).reshape(-1, INPUT_SIZE)
-            try:
-                out = self.session.run([self.output_name], {self.input_name: batch})[0]
-            except Exception as e:  # onnxruntime raises its own types for a model that cannot run
-                raise ModelError(f"{self.path}: inference failed ({first_line(e)})") from None
-        else:
-            bound = getattr(self._per_thread, "buffers", None)
-            if bound is None:
-                bound = self._per_thread.buffers = _BoundBuffers(self.session, self.input_name, self.output_name)
-            bound.pixels[...] = batch.reshape(1, INPUT_SIZE)
-            try:
-                self.session.run_with_iobinding(bound.binding)
-            except Exception as e:
-                raise ModelError(f"{self.path}: inference failed ({first_line(e)})") from None
-            out = bound.probabilities.copy()
+        if batch.size == INPUT_SIZE:
+            return np.array([self._row(batch)], np.float32)
+        batch = np.ascontiguousarray(batch).reshape(-1, INPUT_SIZE)
+        try:
+            out = self.session.run([self.output_name], {self.input_name: batch})[0]
+        except Exception as e:  # onnxruntime raises its own types for a model that cannot run
+            raise ModelError(f"{self.path}: inference failed ({first_line(e)})") from None
         if not np.isfinite(out).all():
-            raise ModelError(
-                f"{self.path}: the model produced non-finite probabilities (NaN or inf); its weights are damaged"
-            )
+            raise self._damaged()
         return out
+
+    def _row(self, pixels: np.ndarray) -> list[float]:
+        """The model's 10 probabilities for one digit (784 values), as plain floats.
+
+        Through input and output buffers bound once per thread, which skips onnxruntime's per-call
+        conversion of inputs and outputs, and no numpy after the call: on the single-digit path
+        every call made after the model's runs with cold caches and costs several times its
+        isolated time.
+        """
+        bound = getattr(self._per_thread, "buffers", None)
+        if bound is None:
+            bound = self._per_thread.buffers = _BoundBuffers(self.session, self.input_name, self.output_name)
+        bound.pixels[0] = pixels.reshape(INPUT_SIZE)
+        try:
+            self.session.run_with_iobinding(bound.binding)
+        except Exception as e:
+            raise ModelError(f"{self.path}: inference failed ({first_line(e)})") from None
+        row = bound.row.tolist()
+        if not math.isfinite(sum(row)):  # NaN or inf in any of 10 float32 values (their sum cannot overflow)
+            raise self._damaged()
+        return row
+
+    def _damaged(self) -> ModelError:
+        return ModelError(
+            f"{self.path}: the model produced non-finite probabilities (NaN or inf); its weights are damaged"
+        )
 
     def predict(self, image: ImageSource) -> Prediction:
         """Read the digit, or the number (digits in a row, left to right), in one picture.
@@ -180,10 +201,25 @@ class Predictor:
         One model call for all its digits. A picture that decodes but holds no digit is a Prediction
         with ``digits == ""`` and a ``reason``; ImageError only when the picture cannot be read.
         """
-        found = read_digits(image)
+        picture = decode_picture(image)
+        gray = picture.gray
+        if looks_like_mnist(gray):  # an MNIST-like 28×28: the shortest path (see _pass_through)
+            return self._pass_through(gray, picture.size)
+        found = read_picture(picture)
+        if len(found.readings) == 1:
+            reading = found.readings[0]
+            return _one_digit(self._row(reading.tensor), reading, self.trust)
         if not found.readings:
             return to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), found)
         return to_number_prediction(self.probabilities(_stack(found)), found, self.trust)
+
+    def _pass_through(self, gray: np.ndarray, size: tuple[int, int]) -> Prediction:
+        """``predict`` of a picture that passes through unchanged, as ``read_digits`` + ``to_prediction``
+        would answer it, with as few calls as possible: after the model call every step runs with cold
+        caches, and on this path each layer of calls costs about as much as the work it wraps."""
+        tensor = mnist_tensor(gray)
+        values, rejected = self.trust.judge(self._row(tensor), gray)
+        return _digit_prediction(values, rejected, (0, 0, *size), tensor)
 
     def predict_batch(self, images: Sequence[ImageSource] | Iterable[ImageSource]) -> list[Prediction]:
         """``predict`` for every picture, with one batched inference for all their digits."""
@@ -208,18 +244,34 @@ def _stack(found: Digits) -> np.ndarray:
 
 
 def to_prediction(probs: np.ndarray, reading: Reading | None = None, trust: Trust | None = None) -> Prediction:
-    """The Prediction of one digit from its probabilities (and where it was).
+    """The Prediction of one digit from its probabilities (float32 ``[10]``, and where it was).
 
     With ``trust`` (the model card's, issue 13): the probabilities are calibrated, and an input its
-    rule rejects is "not a digit" (label None, the calibrated probabilities kept).
+    rule rejects is "not a digit" (label None, the calibrated probabilities kept). Plain floats from
+    the model's row on (numpy on 10 values costs more than it saves), every field given (nothing
+    derived in ``Prediction.__post_init__``).
     """
+    return _one_digit(np.asarray(probs, np.float32).tolist(), reading, trust)
+
+
+def _one_digit(row: list[float], reading: Reading | None, trust: Trust | None) -> Prediction:
     box, pixels = (reading.box, reading.tensor) if reading is not None else (None, None)
-    values = (trust.calibrate(probs) if trust is not None else probs).tolist()  # plain floats from here on
+    if trust is None:
+        return _digit_prediction(row, False, box, pixels)
+    # strokes are counted on the 8-bit picture when the tensor is that picture / 255
+    shape = reading.gray if reading is not None and reading.gray is not None else pixels
+    return _digit_prediction(*trust.judge(row, shape), box, pixels)
+
+
+def _digit_prediction(values: list[float], rejected: bool, box, pixels: np.ndarray | None) -> Prediction:
+    """One digit's Prediction, every field given (nothing left for ``Prediction.__post_init__`` to derive)."""
     probabilities = tuple(values)
-    if trust is not None and trust.rejects(values, pixels):
+    if rejected:
         return Prediction(None, None, probabilities, box, pixels, "", NOT_A_DIGIT, ())
     label = values.index(max(values))  # the first of equals, as numpy's argmax
-    return Prediction(label=label, confidence=values[label], probabilities=probabilities, box=box, pixels=pixels)
+    confidence = values[label]
+    one = DigitReading(label, confidence, probabilities, box)
+    return Prediction(label, confidence, probabilities, box, pixels, str(label), None, (one,))
 
 
 def _digit_of_number(p: Prediction) -> DigitReading:
@@ -271,6 +323,7 @@ class _BoundBuffers:
         self.binding = session.io_binding()
         self.binding.bind_cpu_input(input_name, self.pixels)
         self.binding.bind_output(output_name, "cpu", 0, np.float32, [1, NUM_CLASSES], self.probabilities.ctypes.data)
+        self.row = self.probabilities[0]
 
 
 def check_threads(threads: int | None) -> None:

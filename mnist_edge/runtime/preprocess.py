@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -30,7 +30,11 @@ __all__ = [
     "Digits",
     "ImageSource",
     "Reading",
+    "decode_picture",
+    "looks_like_mnist",
+    "mnist_tensor",
     "preprocess",
+    "read_picture",
     "read_digit",
     "read_digits",
 ]
@@ -44,10 +48,15 @@ SMOOTH_MIN_DIGIT = 40  # digits at least this large (long side, pixels) are smoo
 
 @dataclass(frozen=True)
 class Reading:
-    """One digit as the model sees it (``tensor``, 784 float32) and its box in the picture (x0, y0, x1, y1)."""
+    """One digit as the model sees it (``tensor``, 784 float32) and its box in the picture (x0, y0, x1, y1).
+
+    ``gray``: the 28×28 uint8 picture when it passed through unchanged (``tensor`` is it / 255), so that
+    the card's stroke count reads it without a float copy.
+    """
 
     tensor: np.ndarray
     box: tuple[int, int, int, int]
+    gray: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -84,11 +93,25 @@ def read_digits(source: ImageSource) -> Digits:
 
 
 def _decoded(source: ImageSource, row: bool) -> Digits:
+    return _read(decode_picture(source), row)
+
+
+def decode_picture(source: ImageSource) -> Picture:
+    """``decode``, with an ImageError that names the file."""
     try:
-        picture = decode(source)
+        return decode(source)
     except ImageError as e:
         raise _named(e, source) from None
-    return _read(picture, row)
+
+
+def read_picture(picture: Picture) -> Digits:
+    """``read_digits`` of a picture already decoded."""
+    return _read(picture, True)
+
+
+def mnist_tensor(gray: np.ndarray) -> np.ndarray:
+    """The model's input for a picture that passes through unchanged (``looks_like_mnist``): 784 values / 255."""
+    return np.divide(gray, np.float32(255.0)).reshape(-1)  # = gray.astype(np.float32) / 255.0, in one pass
 
 
 def _named(e: ImageError, source: ImageSource) -> ImageError:
@@ -101,7 +124,7 @@ def _read(picture: Picture, row: bool = True) -> Digits:
     gray = picture.gray
     width, height = picture.size
     if looks_like_mnist(gray):
-        return Digits((Reading((gray.astype(np.float32) / 255.0).reshape(-1), (0, 0, width, height)),))
+        return Digits((Reading(mnist_tensor(gray), (0, 0, width, height), gray),))
     if max(gray.shape) <= WHOLE_PICTURE_PX:
         tensor = whole_picture_digit(gray)
         if tensor is None:

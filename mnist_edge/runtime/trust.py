@@ -21,6 +21,7 @@ A card without these fields (an older export) gives T = 1 and no rejection: toda
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -36,6 +37,8 @@ MIN_STROKE_FRACTION = 0.1  # a stroke counts when it has this fraction of the la
 MIN_LOOP_PIXELS = 4  # a closed loop encloses at least this many paper pixels
 MIN_ISLAND_PIXELS = 3  # ink inside a loop counts when it has at least this many pixels (a speck does not)
 NEAR_UNIFORM = 0.05  # nats: a number's digit whose entropy is this close to the uniform's (ln 10) is no digit
+# the same ink on the 8-bit picture a pass-through input is made of (``gray / 255.0`` in float32): above this
+GRAY_INK = int(np.count_nonzero(np.arange(256, dtype=np.float32) / 255.0 <= STROKE_INK)) - 1
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,21 @@ class Trust:
             return np.array(_scaled_row(probabilities.tolist(), self.temperature), probabilities.dtype)
         return temperature_scale(probabilities, self.temperature)
 
+    def judge(self, raw: list[float], pixels: np.ndarray | None = None) -> tuple[list[float], bool]:
+        """One digit in one pass: (its calibrated probabilities as plain floats, whether it is not a digit).
+
+        ``raw``: the model's 10 float32 probabilities as plain floats; ``pixels``: as for ``rejects``.
+        The same values and decision as ``calibrate`` then ``rejects``, without numpy on 10 values
+        (after the model call every call runs with cold caches and costs several times its isolated time).
+        """
+        values = raw if self.temperature == 1.0 else array("f", _scaled_row(raw, self.temperature)).tolist()
+        if self.threshold is not None and _row_negative_entropy(values) < self.threshold:
+            return values, True
+        return values, pixels is not None and self._odd_shape(pixels)
+
     def rejects(self, calibrated: np.ndarray | list[float], pixels: np.ndarray | None = None) -> bool:
-        """True when one input is not a digit: its calibrated probabilities ``[10]``, its 784 pixels.
+        """True when one input is not a digit: its calibrated probabilities ``[10]``, its 784 pixels
+        (or the 28×28 uint8 picture a pass-through input is ``/ 255`` of: the same ink, no float copy).
 
         The entropy rule comes first: the shape is measured only when it accepts.
         """
@@ -76,17 +92,20 @@ class Trust:
             values = calibrated.tolist() if isinstance(calibrated, np.ndarray) else calibrated
             if _row_negative_entropy(values) < self.threshold:
                 return True
-        if pixels is None:
+        return pixels is not None and self._odd_shape(pixels)
+
+    def _odd_shape(self, pixels: np.ndarray) -> bool:
+        """A shape no digit has (thickness, then strokes, loops, islands), on one ink mask."""
+        limits = (self.max_strokes, self.max_loops, self.max_islands)
+        if self.max_thickness is None and limits == (None, None, None):
             return False
-        if self.max_thickness is not None and thickness(pixels) > self.max_thickness:
+        ink = _ink(pixels)
+        if self.max_thickness is not None and _thickness(ink) > self.max_thickness:
             return True
-        if self.max_strokes is None and self.max_loops is None and self.max_islands is None:
+        if limits == (None, None, None):
             return False
-        shape = structure(pixels, self.max_strokes, self.max_loops, self.max_islands)
-        return any(
-            limit is not None and count > limit
-            for count, limit in zip(shape, (self.max_strokes, self.max_loops, self.max_islands), strict=True)
-        )
+        shape = _structure(ink, *limits)
+        return any(limit is not None and count > limit for count, limit in zip(shape, limits, strict=True))
 
     def rejects_number(self, calibrated: Sequence[Sequence[float]], rejected: Sequence[bool]) -> bool:
         """True when a row of digits is not a number; ``rejected``: ``rejects`` of each digit.
@@ -104,11 +123,13 @@ class Trust:
 
 def _row_negative_entropy(row: Sequence[float]) -> float:
     """``Σ p log p`` of one row of plain floats (faster than numpy on 10 values)."""
-    return sum(p * math.log(p) for p in row if p > 0)
+    log = math.log
+    return sum([p * log(p) for p in row if p > 0])
 
 
 def _scaled_row(row: list[float], temperature: float) -> list[float]:
-    logits = [math.log(max(p, 1e-45)) / temperature for p in row]
+    log = math.log
+    logits = [log(p if p > 1e-45 else 1e-45) / temperature for p in row]  # log(max(p, 1e-45)) of finite p
     top = max(logits)
     exps = [math.exp(v - top) for v in logits]
     total = sum(exps)
@@ -145,9 +166,12 @@ def structure(
     With limits given, the three counts are first bounded from above by one contour pass (every stroke
     has one outer contour, every hole one inner contour, specks and pinholes included; an outer contour
     inside a hole is an island), and measured exactly only when a bound is over its limit: the common
-    digit costs one fast OpenCV call.
+    digit costs one fast OpenCV call. ``pixels``: as for ``Trust.rejects``.
     """
-    ink = _ink(pixels)
+    return _structure(_ink(pixels), max_strokes, max_loops, max_islands)
+
+
+def _structure(ink: np.ndarray, max_strokes: int | None, max_loops: int | None, max_islands: int | None) -> Shape:
     if max_strokes is not None and max_loops is not None:
         # only the number of contours counts, not their points: the simplest chain is enough
         _, hierarchy = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
@@ -191,8 +215,15 @@ def thickness(pixels: np.ndarray) -> float:
 
     Half a stroke's width: about 2 for an MNIST digit, more for a filled shape, a blob or a solid object.
     """
-    return float(cv2.distanceTransform(_ink(pixels), cv2.DIST_L2, 3).max())
+    return _thickness(_ink(pixels))
+
+
+def _thickness(ink: np.ndarray) -> float:
+    return float(cv2.distanceTransform(ink, cv2.DIST_L2, 3).max())
 
 
 def _ink(pixels: np.ndarray) -> np.ndarray:
+    """The 28×28 ink mask (uint8 0/1) of the model's input, or of the uint8 picture it is ``/ 255`` of."""
+    if isinstance(pixels, np.ndarray) and pixels.dtype == np.uint8:
+        return cv2.threshold(pixels.reshape(SIDE, SIDE), GRAY_INK, 1, cv2.THRESH_BINARY)[1]
     return (np.asarray(pixels, np.float32).reshape(SIDE, SIDE) > STROKE_INK).view(np.uint8)
