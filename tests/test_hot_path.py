@@ -16,8 +16,10 @@ from mnist_edge.runtime.locate import (
     ink_map,
     percentiles,
 )
+from mnist_edge.runtime.normalize import looks_like_mnist
 from mnist_edge.runtime.predictor import to_prediction
-from mnist_edge.runtime.trust import Trust
+from mnist_edge.runtime.preprocess import Reading, read_digits
+from mnist_edge.runtime.trust import GRAY_INK, STROKE_INK, Trust, structure
 
 pytestmark = pytest.mark.runtime
 
@@ -99,3 +101,67 @@ def test_one_digit_prediction_takes_the_first_of_equal_probabilities_and_calibra
     assert p.label == 1
     assert p.probabilities == tuple(trust.calibrate(tie).tolist())
     assert to_prediction(np.full(10, 0.1, np.float32), trust=Trust(threshold=-1.0)).reason == "not a digit"
+
+
+def _odd_pictures() -> list[np.ndarray]:
+    """28×28 uint8 pictures the stroke and loop rule turns away, or nearly: a grid, bars, specks, noise."""
+    grid = np.zeros((28, 28), np.uint8)
+    grid[[6, 7, 13, 14, 20, 21], 6:22] = 255
+    grid[6:22, [6, 7, 13, 14, 20, 21]] = 255
+    bars = np.zeros((28, 28), np.uint8)
+    bars[6:22, [8, 9, 13, 14, 18, 19]] = 200
+    specks = bars.copy()
+    specks[[3, 24], [3, 24]] = 90  # just above the ink level: two one-pixel strokes
+    noise = np.random.default_rng(3).integers(0, 256, (28, 28)).astype(np.uint8)
+    return [grid, bars, specks, noise, np.full((28, 28), 89, np.uint8), np.zeros((28, 28), np.uint8)]
+
+
+def test_the_gray_ink_level_is_the_float_rule_on_every_gray_value():
+    gray = np.arange(256, dtype=np.uint8)
+    assert np.array_equal(gray > GRAY_INK, gray.astype(np.float32) / 255.0 > STROKE_INK)
+
+
+def test_strokes_and_loops_of_the_uint8_picture_are_those_of_its_tensor(sample):
+    for gray in [*sample.x_test[:100], *_odd_pictures()]:
+        tensor = (gray.astype(np.float32) / 255.0).reshape(-1)
+        for limits in ((None, None), (2, 3), (1, 1), (0, 0)):
+            assert structure(gray, *limits) == structure(tensor, *limits)
+
+
+def test_judge_is_calibrate_then_rejects_in_one_pass(sample):
+    rng = np.random.default_rng(2)
+    rows = [rng.dirichlet(np.full(10, a)).astype(np.float32) for a in (0.02, 0.1, 1.0, 30.0) for _ in range(25)]
+    rows += [np.eye(10, dtype=np.float32)[3], np.full(10, 0.1, np.float32)]  # exact zeros, a uniform row
+    pictures = [*sample.x_test[:20], *_odd_pictures()]
+    trusts = [Trust(), Trust(0.776388, -1.98661, 2, 3), Trust(2.0, -0.5), Trust(1.0, -1.0, 1, 1), Trust(0.5, None, 2)]
+    decisions = set()
+    for trust in trusts:
+        for i, row in enumerate(rows):
+            gray = pictures[i % len(pictures)]
+            for pixels in (None, gray, gray.astype(np.float32) / 255.0):
+                values, rejected = trust.judge(row.tolist(), pixels)
+                calibrated = trust.calibrate(row)
+                assert values == calibrated.tolist()
+                assert rejected == trust.rejects(calibrated, pixels)
+                decisions.add(rejected)
+    assert decisions == {True, False}
+
+
+def test_an_mnist_like_picture_takes_the_short_path_to_the_same_answer(predictor, sample):
+    """``predict`` of a 28×28 that passes through skips the reading layers; it answers exactly as
+    ``predict_batch`` (through ``read_digits``) and as the float rule on the tensor alone."""
+    answers = set()
+    for gray in [*sample.x_test[:60], *_odd_pictures()[:3]]:
+        if not looks_like_mnist(gray):
+            continue
+        for source in (cv2.imencode(".png", gray)[1].tobytes(), gray):
+            fast = predictor.predict(source)
+            (batched,) = predictor.predict_batch([source])
+            (reading,) = read_digits(source).readings
+            plain = to_prediction(
+                predictor.probabilities(reading.tensor)[0], Reading(reading.tensor, reading.box), predictor.trust
+            )
+            assert fast == batched == plain
+            assert np.array_equal(fast.pixels, plain.pixels) and fast.pixels.dtype == np.float32
+            answers.add(fast.digits or fast.reason)
+    assert "not a digit" in answers and len(answers) >= 8
