@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from mnist_edge.runtime.decode import _intact_png_chunks, _walk_png_chunks
 from mnist_edge.runtime.locate import (
     BROKEN_STROKE_GAP,
     BROKEN_STROKE_WEIGHT,
@@ -165,3 +166,22 @@ def test_an_mnist_like_picture_takes_the_short_path_to_the_same_answer(predictor
             assert np.array_equal(fast.pixels, plain.pixels) and fast.pixels.dtype == np.float32
             answers.add(fast.digits or fast.reason)
     assert "not a digit" in answers and len(answers) >= 8
+
+
+def test_the_common_png_layout_is_judged_intact_exactly_as_by_the_chunk_walk(sample):
+    """IHDR, one IDAT, IEND: two CRCs instead of the walk; any damage or other layout gives the walk's verdict."""
+    rng = np.random.default_rng(4)
+    verdicts = []
+    for gray in sample.x_test[:20]:
+        data = cv2.imencode(".png", gray)[1].tobytes()
+        assert data[37:41] == b"IDAT" and len(data) == 57 + int.from_bytes(data[33:37], "big")  # the common layout
+        variants = [data, data[:-1], data + b"\0", data[:-12], data[:40]]
+        for _ in range(30):
+            damaged = bytearray(data)
+            damaged[int(rng.integers(8, len(data)))] ^= 1 << int(rng.integers(0, 8))
+            variants.append(bytes(damaged))
+        for variant in variants:
+            verdict = _intact_png_chunks(variant)
+            assert verdict == _walk_png_chunks(variant)
+            verdicts.append(verdict)
+    assert verdicts[0] and verdicts.count(False) > len(verdicts) // 2

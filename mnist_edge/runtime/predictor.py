@@ -205,7 +205,7 @@ class Predictor:
         gray = picture.gray
         if looks_like_mnist(gray):  # an MNIST-like 28×28: the shortest path (see _pass_through)
             return self._pass_through(gray, picture.size)
-        found = read_picture(picture)
+        found = read_picture(picture, mnist_checked=True)
         if len(found.readings) == 1:
             reading = found.readings[0]
             return _one_digit(self._row(reading.tensor), reading, self.trust)

@@ -104,9 +104,9 @@ def decode_picture(source: ImageSource) -> Picture:
         raise _named(e, source) from None
 
 
-def read_picture(picture: Picture) -> Digits:
-    """``read_digits`` of a picture already decoded."""
-    return _read(picture, True)
+def read_picture(picture: Picture, mnist_checked: bool = False) -> Digits:
+    """``read_digits`` of a picture already decoded (``mnist_checked``: ``looks_like_mnist`` said no already)."""
+    return _read(picture, True, mnist_checked)
 
 
 def mnist_tensor(gray: np.ndarray) -> np.ndarray:
@@ -120,10 +120,10 @@ def _named(e: ImageError, source: ImageSource) -> ImageError:
     return e
 
 
-def _read(picture: Picture, row: bool = True) -> Digits:
+def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Digits:
     gray = picture.gray
     width, height = picture.size
-    if looks_like_mnist(gray):
+    if not mnist_checked and looks_like_mnist(gray):
         return Digits((Reading(mnist_tensor(gray), (0, 0, width, height), gray),))
     if max(gray.shape) <= WHOLE_PICTURE_PX:
         tensor = whole_picture_digit(gray)
