@@ -20,7 +20,7 @@ from mnist_edge.runtime.locate import (
 from mnist_edge.runtime.normalize import looks_like_mnist
 from mnist_edge.runtime.predictor import to_prediction
 from mnist_edge.runtime.preprocess import Reading, read_digits
-from mnist_edge.runtime.trust import GRAY_INK, STROKE_INK, Trust, structure
+from mnist_edge.runtime.trust import GRAY_INK, STROKE_INK, Trust, structure, thickness
 
 pytestmark = pytest.mark.runtime
 
@@ -114,7 +114,10 @@ def _odd_pictures() -> list[np.ndarray]:
     specks = bars.copy()
     specks[[3, 24], [3, 24]] = 90  # just above the ink level: two one-pixel strokes
     noise = np.random.default_rng(3).integers(0, 256, (28, 28)).astype(np.uint8)
-    return [grid, bars, specks, noise, np.full((28, 28), 89, np.uint8), np.zeros((28, 28), np.uint8)]
+    blob = cv2.circle(np.zeros((28, 28), np.uint8), (14, 14), 8, 255, -1)  # thicker than any pen
+    eye = cv2.circle(np.zeros((28, 28), np.uint8), (14, 14), 8, 255, 2)
+    eye[13:16, 13:16] = 255  # ink inside a loop: an island
+    return [grid, bars, specks, noise, blob, eye, np.full((28, 28), 89, np.uint8), np.zeros((28, 28), np.uint8)]
 
 
 def test_the_gray_ink_level_is_the_float_rule_on_every_gray_value():
@@ -125,8 +128,9 @@ def test_the_gray_ink_level_is_the_float_rule_on_every_gray_value():
 def test_strokes_and_loops_of_the_uint8_picture_are_those_of_its_tensor(sample):
     for gray in [*sample.x_test[:100], *_odd_pictures()]:
         tensor = (gray.astype(np.float32) / 255.0).reshape(-1)
-        for limits in ((None, None), (2, 3), (1, 1), (0, 0)):
+        for limits in ((None, None, None), (2, 3, None), (2, 3, 0), (1, 1, 0), (0, 0, 0)):
             assert structure(gray, *limits) == structure(tensor, *limits)
+        assert thickness(gray) == thickness(tensor)
 
 
 def test_judge_is_calibrate_then_rejects_in_one_pass(sample):
@@ -134,7 +138,15 @@ def test_judge_is_calibrate_then_rejects_in_one_pass(sample):
     rows = [rng.dirichlet(np.full(10, a)).astype(np.float32) for a in (0.02, 0.1, 1.0, 30.0) for _ in range(25)]
     rows += [np.eye(10, dtype=np.float32)[3], np.full(10, 0.1, np.float32)]  # exact zeros, a uniform row
     pictures = [*sample.x_test[:20], *_odd_pictures()]
-    trusts = [Trust(), Trust(0.776388, -1.98661, 2, 3), Trust(2.0, -0.5), Trust(1.0, -1.0, 1, 1), Trust(0.5, None, 2)]
+    trusts = [
+        Trust(),
+        Trust(0.776388, -1.98661, 2, 3, 0, 5.1893),  # the shipped card's
+        Trust(2.0, -0.5),
+        Trust(1.0, -1.0, 1, 1),
+        Trust(0.5, None, 2),
+        Trust(0.9, -3.0, max_thickness=3.0),
+        Trust(1.2, -3.0, 2, 3, max_islands=0),
+    ]
     decisions = set()
     for trust in trusts:
         for i, row in enumerate(rows):
@@ -152,7 +164,7 @@ def test_an_mnist_like_picture_takes_the_short_path_to_the_same_answer(predictor
     """``predict`` of a 28×28 that passes through skips the reading layers; it answers exactly as
     ``predict_batch`` (through ``read_digits``) and as the float rule on the tensor alone."""
     answers = set()
-    for gray in [*sample.x_test[:60], *_odd_pictures()[:3]]:
+    for gray in [*sample.x_test[:60], *_odd_pictures()[:6]]:
         if not looks_like_mnist(gray):
             continue
         for source in (cv2.imencode(".png", gray)[1].tobytes(), gray):
