@@ -80,7 +80,7 @@ class Trust:
         values = raw if self.temperature == 1.0 else array("f", _scaled_row(raw, self.temperature)).tolist()
         if self.threshold is not None and _row_negative_entropy(values) < self.threshold:
             return values, True
-        return values, pixels is not None and self._odd_shape(pixels)
+        return values, pixels is not None and self.odd_shape(pixels)
 
     def rejects(self, calibrated: np.ndarray | list[float], pixels: np.ndarray | None = None) -> bool:
         """True when one input is not a digit: its calibrated probabilities ``[10]``, its 784 pixels
@@ -92,10 +92,11 @@ class Trust:
             values = calibrated.tolist() if isinstance(calibrated, np.ndarray) else calibrated
             if _row_negative_entropy(values) < self.threshold:
                 return True
-        return pixels is not None and self._odd_shape(pixels)
+        return pixels is not None and self.odd_shape(pixels)
 
-    def _odd_shape(self, pixels: np.ndarray) -> bool:
-        """A shape no digit has (thickness, then strokes, loops, islands), on one ink mask."""
+    def odd_shape(self, pixels: np.ndarray) -> bool:
+        """The card's shape rules: True when ``pixels`` (as for ``rejects``) have a shape no digit has
+        (ink thicker than ``max_thickness``, more strokes, loops or islands than allowed), on one ink mask."""
         limits = (self.max_strokes, self.max_loops, self.max_islands)
         if self.max_thickness is None and limits == (None, None, None):
             return False
@@ -219,7 +220,7 @@ def thickness(pixels: np.ndarray) -> float:
 
 
 def _thickness(ink: np.ndarray) -> float:
-    return float(cv2.distanceTransform(ink, cv2.DIST_L2, 3).max())
+    return cv2.minMaxLoc(cv2.distanceTransform(ink, cv2.DIST_L2, 3))[1]  # the float32 maximum, as a float
 
 
 def _ink(pixels: np.ndarray) -> np.ndarray:
