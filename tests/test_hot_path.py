@@ -20,7 +20,7 @@ from mnist_edge.runtime.locate import (
 from mnist_edge.runtime.normalize import looks_like_mnist
 from mnist_edge.runtime.predictor import to_prediction
 from mnist_edge.runtime.preprocess import Reading, read_digits
-from mnist_edge.runtime.trust import GRAY_INK, STROKE_INK, Trust, structure, thickness
+from mnist_edge.runtime.trust import GRAY_INK, STROKE_INK, Shape, Trust, _depth, structure, thickness
 
 pytestmark = pytest.mark.runtime
 
@@ -197,3 +197,18 @@ def test_the_common_png_layout_is_judged_intact_exactly_as_by_the_chunk_walk(sam
             assert verdict == _walk_png_chunks(variant)
             verdicts.append(verdict)
     assert verdicts[0] and verdicts.count(False) > len(verdicts) // 2
+
+
+def test_the_contour_bound_skips_the_depth_walk_only_when_nothing_is_inside_a_hole(sample):
+    """Without a contour two levels deep, strokes are the top-level contours, loops the rest, islands 0."""
+    nested = 0
+    for gray in [*sample.x_test[:100], *_odd_pictures()]:
+        ink = (gray > GRAY_INK).view(np.uint8)
+        _, hierarchy = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+        parents = [] if hierarchy is None else hierarchy[0, :, 3].tolist()
+        depths = [_depth(i, parents) for i in range(len(parents))]
+        outer = sum(d % 2 == 0 for d in depths)
+        walked = Shape(outer, len(depths) - outer, sum(d >= 2 and d % 2 == 0 for d in depths))
+        assert structure(gray, 99, 99, 99) == walked  # limits never reached: the bound itself
+        nested += walked.islands > 0
+    assert nested >= 1  # the eye's pupil took the walk

@@ -177,9 +177,13 @@ def _structure(ink: np.ndarray, max_strokes: int | None, max_loops: int | None, 
         # only the number of contours counts, not their points: the simplest chain is enough
         _, hierarchy = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
         parents = [] if hierarchy is None else hierarchy[0, :, 3].tolist()
-        depths = [_depth(i, parents) for i in range(len(parents))]
-        outer = sum(d % 2 == 0 for d in depths)
-        bound = Shape(outer, len(depths) - outer, sum(d >= 2 and d % 2 == 0 for d in depths))
+        if all(parents[p] < 0 for p in parents if p >= 0):  # nothing inside a hole (every digit): no walk
+            outer = parents.count(-1)
+            bound = Shape(outer, len(parents) - outer, 0)
+        else:
+            depths = [_depth(i, parents) for i in range(len(parents))]
+            outer = sum(d % 2 == 0 for d in depths)
+            bound = Shape(outer, len(depths) - outer, sum(d >= 2 and d % 2 == 0 for d in depths))
         if (
             bound.strokes <= max_strokes
             and bound.loops <= max_loops
