@@ -51,7 +51,7 @@ class Reading:
     """One digit as the model sees it (``tensor``, 784 float32) and its box in the picture (x0, y0, x1, y1).
 
     ``gray``: the 28×28 uint8 picture when it passed through unchanged (``tensor`` is it / 255), so that
-    the card's stroke count reads it without a float copy.
+    the card's shape rules read it without a float copy.
     """
 
     tensor: np.ndarray
