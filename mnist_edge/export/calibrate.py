@@ -6,8 +6,8 @@ images (same seed, same size: ``metrics.json`` records them), never on the test 
 - temperature scaling: the T that minimises the negative log-likelihood of the validation labels;
 - the rejection threshold: the negative entropy of the calibrated probabilities below which
   ``REJECT_RATE`` of the validation digits fall, plus the shape limits of ``runtime.trust``: the
-  largest stroke, loop and island counts and stroke thickness that more than ``STRUCTURE_RATE`` of
-  validation digits reach.
+  largest stroke, loop and island counts that more than ``STRUCTURE_RATE`` of validation digits
+  reach (islands: at least one, a dotted zero's).
 
 Also the figures: expected calibration error (15 equal-width bins), AUROC, and a deterministic set
 of synthetic non-digits (noise, overlaid digit pairs, scribbles) for the parity gate.
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.trust import Trust, negative_entropy, structure, temperature_scale, thickness
+from ..runtime.trust import Trust, negative_entropy, structure, temperature_scale
 
 ECE_BINS = 15
 REJECT_RATE = (
     0.001  # of validation digits rejected by the entropy threshold (0.003 turned away 1.5 % of real digit pictures)
 )
-STRUCTURE_RATE = 0.001  # a stroke/loop/island count or thickness reached by more validation digits than this is allowed
+STRUCTURE_RATE = 0.001  # a stroke/loop/island count reached by more validation digits than this is allowed
 ISLANDS_OF_A_DOTTED_ZERO = 1  # a dotted zero (monospace fonts, programmers' hands) has one stroke inside its loop
 FALLBACK_VALIDATION = 5000  # images, when the training record names no validation split
 
@@ -107,11 +107,10 @@ def auroc(positive: np.ndarray, negative: np.ndarray) -> float:
     return float((below + 0.5 * tied).sum() / (len(positive) * len(negative)))
 
 
-def structure_limits(x_val: np.ndarray, rate: float = STRUCTURE_RATE) -> tuple[int, int, int, float]:
-    """The smallest stroke, loop and island counts and thickness that at most ``rate`` of the validation digits exceed."""
-    counts = np.array([(*structure(x), thickness(x)) for x in x_val])
-    limits = [np.quantile(counts[:, i], 1 - rate, method="higher") for i in range(4)]
-    return int(limits[0]), int(limits[1]), int(limits[2]), round(float(limits[3]), 4)
+def structure_limits(x_val: np.ndarray, rate: float = STRUCTURE_RATE) -> tuple[int, int, int]:
+    """The smallest stroke, loop and island counts that at most ``rate`` of the validation digits exceed."""
+    counts = np.array([structure(x) for x in x_val])
+    return tuple(int(np.quantile(counts[:, i], 1 - rate, method="higher")) for i in range(3))
 
 
 def fit_trust(probabilities: np.ndarray, labels: np.ndarray, x_val: np.ndarray, where: str) -> dict:
@@ -119,9 +118,9 @@ def fit_trust(probabilities: np.ndarray, labels: np.ndarray, x_val: np.ndarray, 
     temperature = fit_temperature(probabilities, labels)
     calibrated = temperature_scale(probabilities, temperature)
     threshold = float(np.quantile(negative_entropy(calibrated), REJECT_RATE))
-    max_strokes, max_loops, max_islands, max_thickness = structure_limits(x_val)
+    max_strokes, max_loops, max_islands = structure_limits(x_val)
     max_islands = max(max_islands, ISLANDS_OF_A_DOTTED_ZERO)  # MNIST has no dotted zero; the world does
-    trust = Trust(temperature, threshold, max_strokes, max_loops, max_islands, max_thickness)
+    trust = Trust(temperature, threshold, max_strokes, max_loops, max_islands)
     rejected = np.array([trust.rejects(p, x) for p, x in zip(calibrated, x_val, strict=True)])
     return {
         "calibration": {
@@ -139,13 +138,12 @@ def fit_trust(probabilities: np.ndarray, labels: np.ndarray, x_val: np.ndarray, 
             "description": (
                 "not a digit when the negative entropy of the calibrated probabilities is below threshold, "
                 "or the 28x28 input has more than max_strokes separate strokes, more than max_loops closed loops, "
-                "more than max_islands strokes inside a loop, or ink deeper than max_thickness pixels from paper"
+                "or more than max_islands strokes inside a loop"
             ),
             "threshold": round(threshold, 6),
             "max_strokes": max_strokes,
             "max_loops": max_loops,
             "max_islands": max_islands,
-            "max_thickness": max_thickness,
             "fitted_on": where,
             "target_reject_rate": REJECT_RATE,
             "validation_reject_rate": round(float(rejected.mean()), 6),

@@ -81,7 +81,6 @@ def _validate_trust(card: dict, where: str) -> None:
         ("rejection", "max_strokes", int, lambda v: v >= 1, "an integer of at least 1"),
         ("rejection", "max_loops", int, lambda v: v >= 0, "a non-negative integer"),
         ("rejection", "max_islands", int, lambda v: v >= 0, "a non-negative integer"),
-        ("rejection", "max_thickness", (int, float), lambda v: math.isfinite(v) and v > 0, "a positive number"),
     )
     for section, key, kinds, ok, wanted in checks:
         value = card.get(section, {}).get(key)

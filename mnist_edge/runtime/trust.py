@@ -7,8 +7,8 @@ Both are fitted at export time (``mnist_edge.export.calibrate``) and stored in t
 - ``rejection``: a picture is "not a digit" when the calibrated probabilities are too uncertain
   (their negative entropy is below ``threshold``, set on validation digits), or when the 28×28
   the model saw has a shape no digit has: more separate strokes or closed loops (``max_strokes``,
-  ``max_loops``), ink inside a closed loop (``max_islands``: the eyes in a face, the dot in ⊙), or a
-  stroke thicker than a pen's (``max_thickness``: a filled shape, a blob, a solid object).
+  ``max_loops``), or more strokes inside a closed loop than a dotted zero (``max_islands``: the eyes
+  and mouth of a face).
 
 A number (digits in a row) is judged as a whole (``rejects_number``): a row of digit-sized marks is
 itself evidence of digits, so one doubtful digit among sure ones is read, not a reason to turn the
@@ -48,7 +48,6 @@ class Trust:
     max_strokes: int | None = None
     max_loops: int | None = None
     max_islands: int | None = None
-    max_thickness: float | None = None  # the deepest ink pixel's distance to paper, in pixels of the 28×28
 
     @classmethod
     def from_card(cls, card: dict) -> Trust:
@@ -59,7 +58,6 @@ class Trust:
             max_strokes=rejection.get("max_strokes"),
             max_loops=rejection.get("max_loops"),
             max_islands=rejection.get("max_islands"),
-            max_thickness=rejection.get("max_thickness"),
         )
 
     def calibrate(self, probabilities: np.ndarray) -> np.ndarray:
@@ -96,16 +94,11 @@ class Trust:
 
     def odd_shape(self, pixels: np.ndarray) -> bool:
         """The card's shape rules: True when ``pixels`` (as for ``rejects``) have a shape no digit has
-        (ink thicker than ``max_thickness``, more strokes, loops or islands than allowed), on one ink mask."""
+        (more strokes, loops or islands than allowed)."""
         limits = (self.max_strokes, self.max_loops, self.max_islands)
-        if self.max_thickness is None and limits == (None, None, None):
-            return False
-        ink = _ink(pixels)
-        if self.max_thickness is not None and _thickness(ink) > self.max_thickness:
-            return True
         if limits == (None, None, None):
             return False
-        shape = _structure(ink, *limits)
+        shape = _structure(_ink(pixels), *limits)
         return any(limit is not None and count > limit for count, limit in zip(shape, limits, strict=True))
 
     def rejects_number(self, calibrated: Sequence[Sequence[float]], rejected: Sequence[bool]) -> bool:
@@ -213,18 +206,6 @@ def _islands(strokes: np.ndarray, areas: np.ndarray, paper: np.ndarray, inside: 
     open_strokes = set(np.unique(strokes[reach]).tolist())
     open_strokes |= set(np.unique(np.concatenate([strokes[0], strokes[-1], strokes[:, 0], strokes[:, -1]])).tolist())
     return sum(1 for k in range(1, len(areas) + 1) if k not in open_strokes and areas[k - 1] >= MIN_ISLAND_PIXELS)
-
-
-def thickness(pixels: np.ndarray) -> float:
-    """The largest distance from an ink pixel to the nearest paper pixel (OpenCV's 3×3 L2 chamfer), in pixels.
-
-    Half a stroke's width: about 2 for an MNIST digit, more for a filled shape, a blob or a solid object.
-    """
-    return _thickness(_ink(pixels))
-
-
-def _thickness(ink: np.ndarray) -> float:
-    return cv2.minMaxLoc(cv2.distanceTransform(ink, cv2.DIST_L2, 3))[1]  # the float32 maximum, as a float
 
 
 def _ink(pixels: np.ndarray) -> np.ndarray:

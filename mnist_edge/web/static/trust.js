@@ -2,17 +2,14 @@
 // them, so the page answers what `mnist-edge predict` answers for the same picture: the probabilities
 // are softmax(log p / T), and a digit is "not a digit" when their negative entropy is below the card's
 // threshold or the 28×28 has a shape no digit has (more separate strokes, closed loops or strokes
-// inside a loop than the card allows, or ink deeper than max_thickness from paper). A card without
-// these fields (an older export) gives T = 1 and no rejection.
+// inside a loop than the card allows). A card without these fields (an older export) gives T = 1 and
+// no rejection.
 
 const SIDE = 28;
 const STROKE_INK = 0.35; // a pixel of the 28×28 is ink above this
 const MIN_STROKE_FRACTION = 0.1; // a stroke counts when it has this fraction of the largest stroke's pixels
 const MIN_LOOP_PIXELS = 4; // a closed loop encloses at least this many paper pixels
 const MIN_ISLAND_PIXELS = 3; // ink inside a loop counts when it has at least this many pixels
-// OpenCV's 3×3 L2 chamfer steps, in float32 as it adds them
-const STRAIGHT = Math.fround(0.955);
-const DIAGONAL = Math.fround(1.3693);
 
 export function trustFromCard(card) {
   const calibration = (card && card.calibration) || {};
@@ -23,7 +20,6 @@ export function trustFromCard(card) {
     maxStrokes: rejection.max_strokes ?? null,
     maxLoops: rejection.max_loops ?? null,
     maxIslands: rejection.max_islands ?? null,
-    maxThickness: rejection.max_thickness ?? null,
   };
 }
 
@@ -41,7 +37,6 @@ export function rejects(calibrated, pixels, trust) {
     const negEntropy = calibrated.reduce((sum, p) => (p > 0 ? sum + p * Math.log(p) : sum), 0);
     if (negEntropy < trust.threshold) return true;
   }
-  if (trust.maxThickness !== null && thickness(pixels) > trust.maxThickness) return true;
   const { strokes, loops, islands } = structure(pixels);
   const over = (count, limit) => limit !== null && count > limit;
   return over(strokes, trust.maxStrokes) || over(loops, trust.maxLoops) || over(islands, trust.maxIslands);
@@ -73,36 +68,6 @@ export function structure(pixels) {
     loops: loops.length,
     islands: islands.length,
   };
-}
-
-// The largest distance from an ink pixel to the nearest paper pixel, computed as OpenCV's
-// distanceTransform(DIST_L2, 3) does: two chamfer passes in float32, outside the frame is never paper.
-export function thickness(pixels) {
-  const ink = inkOf(pixels);
-  const far = 1e30;
-  const d = Float32Array.from(ink, (v) => (v ? far : 0));
-  const at = (x, y) => (x < 0 || y < 0 || x >= SIDE || y >= SIDE ? far : d[y * SIDE + x]);
-  for (let y = 0; y < SIDE; y++) {
-    for (let x = 0; x < SIDE; x++) {
-      const i = y * SIDE + x;
-      if (!ink[i]) continue;
-      d[i] = Math.min(d[i], step(at(x - 1, y - 1), DIAGONAL), step(at(x, y - 1), STRAIGHT), step(at(x + 1, y - 1), DIAGONAL), step(at(x - 1, y), STRAIGHT));
-    }
-  }
-  let deepest = 0;
-  for (let y = SIDE - 1; y >= 0; y--) {
-    for (let x = SIDE - 1; x >= 0; x--) {
-      const i = y * SIDE + x;
-      if (!ink[i]) continue;
-      d[i] = Math.min(d[i], step(at(x + 1, y + 1), DIAGONAL), step(at(x, y + 1), STRAIGHT), step(at(x - 1, y + 1), DIAGONAL), step(at(x + 1, y), STRAIGHT));
-      deepest = Math.max(deepest, d[i]);
-    }
-  }
-  return deepest;
-}
-
-function step(distance, length) {
-  return Math.fround(distance + length);
 }
 
 function inkOf(pixels) {
