@@ -321,8 +321,7 @@ def fashion_images(split: str = "train") -> np.ndarray | None:
 def make_kind(kind: str, index: int, seed: int, fonts: dict, fashion: np.ndarray | None, icons=None):
     rng = rng_for(seed, kind, index)
     if kind == "icons":
-        (picture, fmt), params = make_icon(rng, icons)
-        return (picture, fmt), params
+        return make_icon(rng, icons)
     if kind in ("letters", "symbols", "words"):
         return make_text(kind, rng, fonts["train" if kind == "letters" else "held_out"])
     if kind == "fashion":

@@ -129,12 +129,17 @@ def peak_memory_mb(files: list[Path], model: Path) -> float:
     return int(result.stderr.strip().splitlines()[-1]) / 1024
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def picture_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every picture-timing script takes: which pictures, which model, how many rounds."""
     p.add_argument("--sets", type=Path, default=ROOT / "build" / "picture-sets")
     p.add_argument("--model", type=Path, default=shipped_model_path())
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--per-kind", type=int, default=20)
+    return p
+
+
+def main(argv=None) -> int:
+    p = picture_options(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "picture_speed.json")
     a = p.parse_args(argv)
     kinds = pick_files(a.sets, a.per_kind)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import picture_speed  # noqa: E402
 
-from mnist_edge.runtime import Predictor, shipped_model_path  # noqa: E402
+from mnist_edge.runtime import Predictor  # noqa: E402
 
 decode = importlib.import_module("mnist_edge.runtime.decode")  # the package re-exports a function `preprocess`
 locate = importlib.import_module("mnist_edge.runtime.locate")
@@ -68,11 +68,7 @@ def best_of(calls: dict, rounds: int) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sets", type=Path, default=ROOT / "build" / "picture-sets")
-    p.add_argument("--model", type=Path, default=shipped_model_path())
-    p.add_argument("--rounds", type=int, default=15)
-    p.add_argument("--per-kind", type=int, default=20)
+    p = picture_speed.picture_options(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     p.add_argument("--json", type=Path, default=None, help="also write the per-picture times here")
     a = p.parse_args(argv)
     files = picture_speed.pick_files(a.sets, a.per_kind)[KIND]

@@ -183,7 +183,7 @@ def _structure(ink: np.ndarray, max_strokes: int | None, max_loops: int | None, 
             and (max_islands is None or bound.islands <= max_islands)
         ):
             return bound
-    count, strokes, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    _, strokes, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     n_strokes = int((areas >= MIN_STROKE_FRACTION * areas.max()).sum()) if len(areas) else 0
     _, paper, stats, _ = cv2.connectedComponentsWithStats(ink ^ 1, connectivity=4)
