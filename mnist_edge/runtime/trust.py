@@ -95,11 +95,15 @@ class Trust:
     def odd_shape(self, pixels: np.ndarray) -> bool:
         """The card's shape rules: True when ``pixels`` (as for ``rejects``) have a shape no digit has
         (more strokes, loops or islands than allowed)."""
-        limits = (self.max_strokes, self.max_loops, self.max_islands)
-        if limits == (None, None, None):
+        most = self.max_strokes, self.max_loops, self.max_islands
+        if most == (None, None, None):
             return False
-        shape = _structure(_ink(pixels), *limits)
-        return any(limit is not None and count > limit for count, limit in zip(shape, limits, strict=True))
+        strokes, loops, islands = _structure(_ink(pixels), *most)
+        return (
+            (most[0] is not None and strokes > most[0])
+            or (most[1] is not None and loops > most[1])
+            or (most[2] is not None and islands > most[2])
+        )
 
     def rejects_number(self, calibrated: Sequence[Sequence[float]], rejected: Sequence[bool]) -> bool:
         """True when a row of digits is not a number; ``rejected``: ``rejects`` of each digit.
@@ -210,6 +214,8 @@ def _islands(strokes: np.ndarray, areas: np.ndarray, paper: np.ndarray, inside: 
 
 def _ink(pixels: np.ndarray) -> np.ndarray:
     """The 28×28 ink mask (uint8 0/1) of the model's input, or of the uint8 picture it is ``/ 255`` of."""
-    if isinstance(pixels, np.ndarray) and pixels.dtype == np.uint8:
-        return cv2.threshold(pixels.reshape(SIDE, SIDE), GRAY_INK, 1, cv2.THRESH_BINARY)[1]
+    if type(pixels) is np.ndarray and pixels.dtype == np.uint8:
+        return cv2.threshold(
+            pixels if pixels.ndim == 2 else pixels.reshape(SIDE, SIDE), GRAY_INK, 1, cv2.THRESH_BINARY
+        )[1]
     return (np.asarray(pixels, np.float32).reshape(SIDE, SIDE) > STROKE_INK).view(np.uint8)
