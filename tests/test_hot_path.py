@@ -211,3 +211,62 @@ def test_the_contour_bound_skips_the_depth_walk_only_when_nothing_is_inside_a_ho
         assert structure(gray, 99, 99, 99) == walked  # limits never reached: the bound itself
         nested += walked.islands > 0
     assert nested >= 1  # the eye's pupil took the walk
+
+
+def _plain_looks_like_mnist(gray: np.ndarray) -> bool:
+    """The MNIST check as written first: a boolean border, ``cv2.moments``."""
+    if gray.shape != (28, 28):
+        return False
+    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    if np.count_nonzero(border > 25) * 2 >= border.size:
+        return False
+    m = cv2.moments(gray)
+    if m["m00"] <= 0:
+        return False
+    return abs(m["m01"] / m["m00"] - 13.5) <= 2.0 and abs(m["m10"] / m["m00"] - 13.5) <= 2.0
+
+
+def test_the_mnist_check_on_bytes_and_one_product_is_the_plain_rule(sample):
+    """Border counted on the bytes, moments from one product with the coordinates: every verdict as before,
+    including pictures at the edge of each test (a border half bright, mass 2 px off centre)."""
+    rng = np.random.default_rng(5)
+    pictures = [*sample.x_test, *sample.x_train[:100], *_odd_pictures()]
+    for digit in sample.x_test[:40]:
+        pictures.append(np.roll(digit, tuple(int(v) for v in rng.integers(-4, 5, 2)), (0, 1)))
+        pictures.append(255 - digit)
+    for bright in (53, 54, 55):  # of the 108 border pixels: the median's edge
+        picture = sample.x_test[0].copy()
+        edge = np.concatenate([picture[0], picture[-1], picture[1:-1, 0], picture[1:-1, -1]])
+        edge[:bright] = 26
+        picture[0], picture[-1], picture[1:-1, 0], picture[1:-1, -1] = edge[:28], edge[28:56], edge[56:82], edge[82:]
+        pictures.append(picture)
+    for _ in range(300):
+        pictures.append((rng.integers(0, 256, (28, 28)) * (rng.random((28, 28)) < rng.random())).astype(np.uint8))
+    pictures += [np.zeros((28, 28), np.uint8), np.zeros((28, 29), np.uint8), np.full((28, 28), 255, np.uint8)]
+    verdicts = [looks_like_mnist(p) for p in pictures]
+    assert verdicts == [_plain_looks_like_mnist(p) for p in pictures]
+    assert 0 < sum(verdicts) < len(verdicts)
+    for d, expected in ((2, True), (3, False)):  # mass exactly 2 and 3 px right of (below) the centre
+        right, below = np.zeros((28, 28), np.uint8), np.zeros((28, 28), np.uint8)
+        right[13:15, 13 + d : 15 + d] = 255
+        below[13 + d : 15 + d, 13:15] = 255
+        for shifted in (right, below):
+            assert looks_like_mnist(shifted) is expected is _plain_looks_like_mnist(shifted)
+
+
+def test_the_shape_rule_without_layers_is_the_structure_rule(sample):
+    """``Trust.odd_shape`` (the contour bound in plain ints, exact counts only over it) answers as any count of
+    ``structure`` over its limit, for every kind of limits, on the uint8 picture and on its tensor."""
+    pictures = [*sample.x_test, *_odd_pictures()]
+    rng = np.random.default_rng(6)
+    pictures += [(rng.random((28, 28)) < rng.random() * 0.3).astype(np.uint8) * 255 for _ in range(100)]
+    limit_sets = [(2, 3, 1), (2, 3, None), (1, 1, 0), (0, 0, 0), (None, 2, None), (3, None, 1), (None, None, None)]
+    odd = set()
+    for limits in limit_sets:
+        trust = Trust(0.755, -1.97, *limits)
+        for gray in pictures:
+            shape = structure(gray, *limits)
+            plain = any(limit is not None and count > limit for count, limit in zip(shape, limits, strict=True))
+            assert trust.odd_shape(gray) == plain == trust.odd_shape(gray.astype(np.float32) / 255)
+            odd.add(plain)
+    assert odd == {True, False}

@@ -219,8 +219,8 @@ class Predictor:
         caches, and on this path each layer of calls costs about as much as the work it wraps. The card's
         shape rules are measured on the 8-bit picture before the model call, while OpenCV is still warm
         from decoding (3–5 µs less than after it; wasted only when the entropy rule rejects)."""
-        tensor = mnist_tensor(gray)
         odd = self.trust.odd_shape(gray)
+        tensor = mnist_tensor(gray)
         values, rejected = self.trust.judge(self._row(tensor))
         return _digit_prediction(values, rejected or odd, (0, 0, *size), tensor)
 

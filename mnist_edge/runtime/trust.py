@@ -94,11 +94,21 @@ class Trust:
 
     def odd_shape(self, pixels: np.ndarray) -> bool:
         """The card's shape rules: True when ``pixels`` (as for ``rejects``) have a shape no digit has
-        (more strokes, loops or islands than allowed)."""
+        (more strokes, loops or islands than allowed).
+
+        As ``structure`` with the card's limits, without its layers: the common digit is settled by
+        the contour bound alone (plain ints; on the single-digit path every call runs with cold
+        caches, where each Python layer costs about as much as OpenCV's work).
+        """
         most = self.max_strokes, self.max_loops, self.max_islands
         if most == (None, None, None):
             return False
-        strokes, loops, islands = _structure(_ink(pixels), *most)
+        ink = _ink(pixels)
+        if most[0] is not None and most[1] is not None:
+            strokes, loops, islands = _contour_bound(ink)
+            if strokes <= most[0] and loops <= most[1] and (most[2] is None or islands <= most[2]):
+                return False
+        strokes, loops, islands = _exact_shape(ink)
         return (
             (most[0] is not None and strokes > most[0])
             or (most[1] is not None and loops > most[1])
@@ -171,22 +181,31 @@ def structure(
 
 def _structure(ink: np.ndarray, max_strokes: int | None, max_loops: int | None, max_islands: int | None) -> Shape:
     if max_strokes is not None and max_loops is not None:
-        # only the number of contours counts, not their points: the simplest chain is enough
-        _, hierarchy = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
-        parents = [] if hierarchy is None else hierarchy[0, :, 3].tolist()
-        if all(parents[p] < 0 for p in parents if p >= 0):  # nothing inside a hole (every digit): no walk
-            outer = parents.count(-1)
-            bound = Shape(outer, len(parents) - outer, 0)
-        else:
-            depths = [_depth(i, parents) for i in range(len(parents))]
-            outer = sum(d % 2 == 0 for d in depths)
-            bound = Shape(outer, len(depths) - outer, sum(d >= 2 and d % 2 == 0 for d in depths))
+        bound = Shape(*_contour_bound(ink))
         if (
             bound.strokes <= max_strokes
             and bound.loops <= max_loops
             and (max_islands is None or bound.islands <= max_islands)
         ):
             return bound
+    return _exact_shape(ink)
+
+
+def _contour_bound(ink: np.ndarray) -> tuple[int, int, int]:
+    """Strokes, loops and islands bounded from above by one contour pass (see ``structure``)."""
+    # only the number of contours counts, not their points: the simplest chain is enough
+    _, hierarchy = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    parents = [] if hierarchy is None else hierarchy[0, :, 3].tolist()
+    if all(parents[p] < 0 for p in parents if p >= 0):  # nothing inside a hole (every digit): no walk
+        outer = parents.count(-1)
+        return outer, len(parents) - outer, 0
+    depths = [_depth(i, parents) for i in range(len(parents))]
+    outer = sum(d % 2 == 0 for d in depths)
+    return outer, len(depths) - outer, sum(d >= 2 and d % 2 == 0 for d in depths)
+
+
+def _exact_shape(ink: np.ndarray) -> Shape:
+    """Strokes, loops and islands counted exactly: specks, pinholes and small islands left out."""
     _, strokes, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     n_strokes = int((areas >= MIN_STROKE_FRACTION * areas.max()).sum()) if len(areas) else 0
