@@ -19,7 +19,7 @@ from mnist_edge.runtime.locate import (
 )
 from mnist_edge.runtime.normalize import looks_like_mnist
 from mnist_edge.runtime.predictor import to_prediction
-from mnist_edge.runtime.preprocess import Reading, read_digits
+from mnist_edge.runtime.preprocess import Reading, mnist_tensor, read_digits
 from mnist_edge.runtime.trust import GRAY_INK, STROKE_INK, Shape, Trust, _depth, structure
 
 pytestmark = pytest.mark.runtime
@@ -123,6 +123,14 @@ def _odd_pictures() -> list[np.ndarray]:
 def test_the_gray_ink_level_is_the_float_rule_on_every_gray_value():
     gray = np.arange(256, dtype=np.uint8)
     assert np.array_equal(gray > GRAY_INK, gray.astype(np.float32) / 255.0 > STROKE_INK)
+
+
+def test_the_looked_up_tensor_is_the_division_on_every_gray_value():
+    gray = np.arange(28 * 28, dtype=np.uint16).reshape(28, 28).astype(np.uint8)  # every level, three times
+    tensor = mnist_tensor(gray)
+    assert tensor.dtype == np.float32 and tensor.shape == (784,) and tensor.flags.writeable
+    assert np.array_equal(tensor, gray.astype(np.float32).reshape(-1) / 255.0)
+    assert np.array_equal(mnist_tensor(gray.T), gray.T.astype(np.float32).reshape(-1) / 255.0)  # not contiguous
 
 
 def test_strokes_and_loops_of_the_uint8_picture_are_those_of_its_tensor(sample):
