@@ -1,4 +1,4 @@
-""""Not a digit" from the picture around the digit: a piece of a larger pattern (issue 13).
+"""Not a digit, from the picture around the digit: a piece of a larger pattern (issue 13).
 
 The model sees only the 28×28 of what ``locate`` picked, and a piece of a texture (one stripe, one
 wave), of a hatching or of a drawing's outline often *is* digit-shaped: a stripe is a fine "1". The
