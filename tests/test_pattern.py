@@ -13,6 +13,8 @@ from mnist_edge.runtime.preprocess import decode_picture, read_digits
 from mnist_edge.runtime.row import digits_in_row
 from mnist_edge.runtime.trust import NOT_A_DIGIT
 
+pytestmark = pytest.mark.runtime
+
 
 @pytest.fixture(scope="module")
 def predictor():
