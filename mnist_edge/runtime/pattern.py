@@ -33,7 +33,7 @@ def part_of_a_pattern(ink: np.ndarray, groups: list[Strokes], digits: list[Strok
     """
     picked = {id(c) for d in digits for c in d.contours}
     others = [c for g in groups for c in g.contours if id(c) not in picked]
-    if not others:
+    if not digits or not others:
         return False
     contours = [c for d in digits for c in d.contours]
     x0, y0 = min(d.box[0] for d in digits), min(d.box[1] for d in digits)
