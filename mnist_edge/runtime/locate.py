@@ -104,7 +104,7 @@ def find_strokes(
     peak = int(ink.max())
     if peak < MIN_PEAK_INK:
         return ink, dark, []
-    groups = _groups_at(ink, _threshold(peak), short)
+    groups = _groups_at(ink, ink_threshold(peak), short)
     artifacts = [g for g in groups if _frame_artifact(g, w, h)]
     if artifacts:
         # a table edge or the dark corner of a tilted page sets the threshold so high that a faint
@@ -115,7 +115,7 @@ def find_strokes(
         rest = np.where(hidden > 0, 0, ink).astype(np.uint8)
         rest_peak = int(rest.max())
         if rest_peak >= MIN_PEAK_INK:
-            groups = _groups_at(ink, _threshold(rest_peak), short)
+            groups = _groups_at(ink, ink_threshold(rest_peak), short)
     ranked = [g for g in sorted(groups, key=lambda g: _score(g, w, h), reverse=True) if _score(g, w, h) > 0]
     if ranked and kernel is None:
         x0, y0, x1, y1 = ranked[0].box
@@ -127,7 +127,7 @@ def find_strokes(
     return ink, dark, ranked
 
 
-def _threshold(peak: int) -> int:
+def ink_threshold(peak: int) -> int:
     """The ink level of a stroke, from the darkest ink's (``peak``, 0…255)."""
     return max(MIN_INK, int(peak * INK_FRACTION))
 

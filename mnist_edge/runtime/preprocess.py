@@ -3,6 +3,7 @@
     decode (decode.py)      bytes/path/PIL/numpy → 8-bit gray at the scale needed, within limits
     find   (locate.py)      paper vs ink, strokes, lines and edges dropped, the digit's strokes grouped
     row    (row.py)         the digits of the number in a row with the best one, wide groups cut
+    pattern (pattern.py)    "not a digit" when those digits are a small piece of a pattern of strokes
     crop                    each digit's ink, from a finer decode when it is small in the working image
     normalise (normalize.py) stroke width to MNIST's, 20 px box, centre of mass in 28×28
 
@@ -22,7 +23,9 @@ from ..errors import ImageError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
 from .locate import Strokes, find_strokes, ink_map, paper_kernel
 from .normalize import digit_tensor, looks_like_mnist, whole_picture_digit
+from .pattern import part_of_a_pattern
 from .row import digits_in_row
+from .trust import NOT_A_DIGIT
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -87,7 +90,8 @@ def read_digit(source: ImageSource) -> Reading:
 def read_digits(source: ImageSource) -> Digits:
     """Every digit of the number in ``source``, left to right, each normalised like MNIST on its own.
 
-    A picture that decodes but holds no digit is an answer (no readings, a reason), not an error;
+    A picture that decodes but holds no digit is an answer (no readings, a reason: "no digit found", or
+    "not a digit" when what would be read is a small piece of a pattern, ``pattern.part_of_a_pattern``), not an error;
     ImageError (naming the file) only when the picture cannot be read at all.
     """
     return _decoded(source, row=True)
@@ -139,6 +143,8 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Di
     if not groups:
         return Digits((), "no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")
     digits = digits_in_row(groups, ink) if row else groups[:1]
+    if row and part_of_a_pattern(ink, groups, digits):
+        return Digits((), NOT_A_DIGIT)
     readings = [r for r in (_crop(picture, d, ink, dark) for d in digits) if r is not None]
     if not readings:
         return Digits((), "no digit found")
