@@ -260,6 +260,7 @@ def test_the_mnist_check_on_bytes_and_one_product_is_the_plain_rule(sample):
         below[13 + d : 15 + d, 13:15] = 255
         for shifted in (right, below):
             assert looks_like_mnist(shifted) is expected is _plain_looks_like_mnist(shifted)
+    assert looks_like_mnist(sample.x_test[0]) and not looks_like_mnist(sample.x_test[0].astype(np.float32))
 
 
 def test_the_shape_rule_without_layers_is_the_structure_rule(sample):

@@ -32,7 +32,7 @@ def looks_like_mnist(gray: np.ndarray) -> bool:
     ``bytes.translate``, no boolean arrays) and the mass and its centre come from one product with the
     pixel coordinates (integer sums, exact in float64: the same values as ``cv2.moments``).
     """
-    if gray.shape != (SIDE, SIDE):
+    if gray.shape != (SIDE, SIDE) or gray.dtype != np.uint8:  # the bytes below are gray levels only then
         return False
     pixels = gray.tobytes()
     border = pixels[:SIDE] + pixels[-SIDE:] + pixels[SIDE:-SIDE:SIDE] + pixels[2 * SIDE - 1 : -SIDE : SIDE]
