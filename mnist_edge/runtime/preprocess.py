@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -22,7 +23,7 @@ from ..errors import ImageError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
 from .locate import Strokes, find_strokes, ink_map, paper_kernel
 from .normalize import digit_tensor, looks_like_mnist, whole_picture_digit
-from .row import digits_in_row
+from .row import digits_in_row, joinable, joined
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -30,6 +31,7 @@ __all__ = [
     "Digits",
     "ImageSource",
     "Reading",
+    "Regrouping",
     "decode_picture",
     "looks_like_mnist",
     "mnist_tensor",
@@ -59,12 +61,26 @@ class Reading:
     gray: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
+class Regrouping(NamedTuple):
+    """Another way to read a row's pieces: ``readings[start:stop]`` read as ``readings``."""
+
+    start: int
+    stop: int
+    readings: tuple[Reading, ...]
+
+
 @dataclass(frozen=True)
 class Digits:
-    """What a picture holds: its digits left to right (``readings``), or none and ``reason`` why."""
+    """What a picture holds: its digits left to right (``readings``), or none and ``reason`` why.
+
+    ``alternatives``: for a number, neighbouring pieces that may be one digit read apart, read as one
+    (``row.joinable``); the reader takes one only when a piece it replaces is not a digit by the
+    card's rule and every reading of it is (``predictor.to_number_prediction``).
+    """
 
     readings: tuple[Reading, ...]
     reason: str | None = None
+    alternatives: tuple[Regrouping, ...] = ()
 
 
 def preprocess(source: ImageSource) -> np.ndarray:
@@ -134,10 +150,24 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Di
     if not groups:
         return Digits((), "no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")
     digits = digits_in_row(groups, ink) if row else groups[:1]
-    readings = [r for r in (_crop(picture, d, ink, dark) for d in digits) if r is not None]
+    cropped = [(d, _crop(picture, d, ink, dark)) for d in digits]
+    kept = [d for d, r in cropped if r is not None]
+    readings = tuple(r for _, r in cropped if r is not None)
     if not readings:
         return Digits((), "no digit found")
-    return Digits(tuple(readings))
+    if len(readings) == 1:
+        return Digits(readings)
+    return Digits(readings, alternatives=_joined_alternatives(picture, kept, ink, dark))
+
+
+def _joined_alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple:
+    """A Regrouping for each pair of neighbours that may be one digit's pieces (``row.joinable``)."""
+    out = []
+    for i in joinable(digits):
+        reading = _crop(picture, joined(digits[i], digits[i + 1]), ink, dark)
+        if reading is not None:
+            out.append(Regrouping(i, i + 2, (reading,)))
+    return tuple(out)
 
 
 def _crop(picture: Picture, digit: Strokes, ink: np.ndarray, dark: bool) -> Reading | None:

@@ -69,6 +69,8 @@ TRIM_TALLER = 1.3  # a group this many times taller than the row's digit may be 
 TRIM_BAND = 0.75  # …it is looked at within this many digit heights of the row's line
 TRIM_LINE = 0.1  # …when what runs out of that band is a straight line at most this many digit heights thick
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
+JOIN_GAP = 0.12  # two neighbours at most this many digit heights apart (a cut leaves none) may be one digit's pieces,
+JOIN_WIDTH = 1.6  # …when together they are at most this many digit heights wide (a wide 0 is 1.4)
 
 
 def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
@@ -83,6 +85,29 @@ def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
         digits = [piece for g in row for piece in split(g, height, ink=ink)]
     digits = [one for d in digits for one in _leaning_one(d)]
     return digits if len(digits) <= MAX_DIGITS else [groups[0]]
+
+
+def joinable(digits: list[Strokes]) -> list[int]:
+    """Indices ``i`` where ``digits[i]`` and ``digits[i + 1]`` may be the pieces of one digit read apart:
+    a wide 0 cut at its thin side, a 4 or a broken 0 in two strokes. They stand close (``JOIN_GAP``) and
+    together are no wider than one wide digit (``JOIN_WIDTH``). Whether they are one is left to the
+    reader: the row reads them as one only when one of them is not a digit by the card's rule and
+    their union is (``predictor.to_number_prediction``)."""
+    if len(digits) < 2:
+        return []
+    height = float(statistics.median(d.box[3] - d.box[1] for d in digits))
+    return [
+        i
+        for i, (a, b) in enumerate(zip(digits, digits[1:], strict=False))
+        if b.box[0] - a.box[2] <= JOIN_GAP * height
+        and max(a.box[2], b.box[2]) - min(a.box[0], b.box[0]) <= JOIN_WIDTH * height
+    ]
+
+
+def joined(a: Strokes, b: Strokes) -> Strokes:
+    """One group of the strokes of ``a`` and ``b``."""
+    box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]), max(a.box[3], b.box[3]))
+    return Strokes(box, a.contours + b.contours, a.ink + b.ink)
 
 
 def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
