@@ -336,17 +336,22 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
 
 def _regrouped(readings: list, each: list, alternatives, probs: np.ndarray, trust: Trust) -> tuple[list, list]:
     """The row's readings and predictions with the alternatives taken that replace a piece the card's
-    rule rejects by readings it accepts, every one (``probs``: the alternatives' rows, in order).
-
-    Where alternatives overlap, the one whose least sure digit is surest is taken.
+    rule rejects by readings it accepts, every one; an accepted piece it replaces must keep its label
+    or be less sure than every new reading (a sure digit beside a doubtful mark is not that mark's
+    other half); ``probs``: the alternatives' rows, in order. Where alternatives overlap, the one whose
+    least sure digit is surest is taken.
     """
     options, row = [], 0
     for alt in alternatives:
         preds = [to_prediction(probs[row + k], r, trust) for k, r in enumerate(alt.readings)]
         row += len(alt.readings)
-        doubted = any(each[i].label is None for i in range(alt.start, alt.stop))
-        if doubted and all(p.label is not None for p in preds):
-            options.append((min(p.confidence for p in preds), alt, preds))
+        replaced = each[alt.start : alt.stop]
+        if any(p.label is None for p in preds) or not any(p.label is None for p in replaced):
+            continue
+        surest = min(p.confidence for p in preds)
+        labels = {p.label for p in preds}
+        if all(p.label is None or p.label in labels or p.confidence < surest for p in replaced):
+            options.append((surest, alt, preds))
     taken: set[int] = set()
     chosen = []
     for _, alt, preds in sorted(options, key=lambda o: -o[0]):
