@@ -23,7 +23,7 @@ from ..errors import ImageError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
 from .locate import Strokes, find_strokes, ink_map, paper_kernel
 from .normalize import digit_tensor, looks_like_mnist, whole_picture_digit
-from .row import digits_in_row, joinable, joined
+from .row import digits_in_row, halves, joinable, joined
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -74,7 +74,7 @@ class Digits:
     """What a picture holds: its digits left to right (``readings``), or none and ``reason`` why.
 
     ``alternatives``: for a number, neighbouring pieces that may be one digit read apart, read as one
-    (``row.joinable``); the reader takes one only when a piece it replaces is not a digit by the
+    (``row.joinable``), and wide pieces that may be two digits, read as two (``row.halves``); the reader takes one only when a piece it replaces is not a digit by the
     card's rule and every reading of it is (``predictor.to_number_prediction``).
     """
 
@@ -157,16 +157,19 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Di
         return Digits((), "no digit found")
     if len(readings) == 1:
         return Digits(readings)
-    return Digits(readings, alternatives=_joined_alternatives(picture, kept, ink, dark))
+    return Digits(readings, alternatives=_alternatives(picture, kept, ink, dark))
 
 
-def _joined_alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple:
-    """A Regrouping for each pair of neighbours that may be one digit's pieces (``row.joinable``)."""
+def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple:
+    """A Regrouping for each pair of neighbours that may be one digit's pieces (``row.joinable``) and
+    for each piece that may be two digits (``row.halves``)."""
+    options = [(i, i + 2, [joined(digits[i], digits[i + 1])]) for i in joinable(digits)]
+    options += [(i, i + 1, two) for i, d in enumerate(digits) if (two := halves(d, ink)) is not None]
     out = []
-    for i in joinable(digits):
-        reading = _crop(picture, joined(digits[i], digits[i + 1]), ink, dark)
-        if reading is not None:
-            out.append(Regrouping(i, i + 2, (reading,)))
+    for start, stop, pieces in options:
+        readings = [_crop(picture, p, ink, dark) for p in pieces]
+        if all(r is not None for r in readings):
+            out.append(Regrouping(start, stop, tuple(readings)))
     return tuple(out)
 
 

@@ -71,6 +71,9 @@ TRIM_LINE = 0.1  # …when what runs out of that band is a straight line at most
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
 JOIN_GAP = 0.12  # two neighbours at most this many digit heights apart (a cut leaves none) may be one digit's pieces,
 JOIN_WIDTH = 1.6  # …when together they are at most this many digit heights wide (a wide 0 is 1.4)
+HALVES_ASPECT = 1.0  # a piece of a row wider than this × its height may be two digits read as one,
+HALVES_REACH = 0.4  # …cut within this fraction of its width from its middle (digits differ in width)
+HALVES_CENTRE = 0.05  # …at its column of least ink, plus this many heights' worth of ink at the reach's end
 
 
 def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
@@ -108,6 +111,32 @@ def joined(a: Strokes, b: Strokes) -> Strokes:
     """One group of the strokes of ``a`` and ``b``."""
     box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]), max(a.box[3], b.box[3]))
     return Strokes(box, a.contours + b.contours, a.ink + b.ink)
+
+
+def halves(g: Strokes, ink: np.ndarray) -> list[Strokes] | None:
+    """``g`` cut in two at its column of least ink near the middle, when both sides are digit-sized and
+    ``g`` is wider than ``HALVES_ASPECT`` × its height; else None. Two digits written into each other
+    that ``split`` left whole (no column there crosses a single stroke); whether they are two is left
+    to the reader, as for ``joinable``: the row reads them as two only when ``g`` is not a digit by the
+    card's rule and both halves are."""
+    x0, y0, x1, y1 = g.box
+    gw, gh = x1 - x0, y1 - y0
+    if gw <= HALVES_ASPECT * gh:
+        return None
+    mask = np.zeros((gh, gw), np.uint8)
+    cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+    inside = ink[y0:y1, x0:x1]
+    mask[inside < HOLE_LEVEL * float(inside[mask > 0].max(initial=0))] = 0
+    reach = max(1, int(gw * HALVES_REACH))
+    lo, hi = max(1, gw // 2 - reach), min(gw - 1, gw // 2 + reach + 1)
+    if hi <= lo:
+        return None
+    columns = mask[:, lo:hi].sum(axis=0) + HALVES_CENTRE * gh * np.abs(np.arange(lo, hi) - gw // 2) / reach
+    cut = lo + int(np.argmin(columns))
+    pieces = [_piece(mask, 0, cut, x0, y0), _piece(mask, cut, gw, x0, y0)]
+    if not all(_digit_sized(p, gh, float(mask.sum()), 0) for p in pieces):  # the card's rule judges the rest
+        return None
+    return [p[0] for p in pieces]
 
 
 def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
