@@ -28,7 +28,7 @@ from .preprocess import (
     read_digits,
     read_picture,
 )
-from .trust import NOT_A_DIGIT, Trust
+from .trust import NOT_A_DIGIT, Trust, near_uniform
 
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
@@ -338,8 +338,9 @@ def _regrouped(readings: list, each: list, alternatives, probs: np.ndarray, trus
     """The row's readings and predictions with the alternatives taken that replace a piece the card's
     rule rejects by readings it accepts, every one; an accepted piece it replaces must keep its label
     or be less sure than every new reading (a sure digit beside a doubtful mark is not that mark's
-    other half); ``probs``: the alternatives' rows, in order. Where alternatives overlap, the one whose
-    least sure digit is surest is taken.
+    other half), and a piece read as more digits must be one the model cannot read at all
+    (``trust.near_uniform``: a doubtful 5 is a 5, not two digits); ``probs``: the alternatives' rows,
+    in order. Where alternatives overlap, the one whose least sure digit is surest is taken.
     """
     options, row = [], 0
     for alt in alternatives:
@@ -348,6 +349,8 @@ def _regrouped(readings: list, each: list, alternatives, probs: np.ndarray, trus
         replaced = each[alt.start : alt.stop]
         if any(p.label is None for p in preds) or not any(p.label is None for p in replaced):
             continue
+        if len(preds) > len(replaced) and not all(near_uniform(p.probabilities) for p in replaced):
+            continue  # a piece the model reads as a digit, if doubtfully, is one digit
         surest = min(p.confidence for p in preds)
         labels = {p.label for p in preds}
         if all(p.label is None or p.label in labels or p.confidence < surest for p in replaced):
