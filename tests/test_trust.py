@@ -332,5 +332,23 @@ def test_a_row_takes_another_reading_only_for_a_piece_that_is_not_a_digit():
     assert to_number_prediction(np.array([sure(4), doubtful, sure(0)], np.float32), found, trust).digits == "400"
     halves = Regrouping(1, 2, (Reading(blank, (10, 0, 12, 12)), Reading(blank, (12, 0, 14, 12))))
     found = Digits(readings, alternatives=(halves,))
-    assert to_number_prediction(np.array([sure(4), uniform, sure(0), sure(1), sure(7)]), found, trust).digits == "4170"
-    assert to_number_prediction(np.array([sure(4), doubtful, sure(0), sure(1), sure(7)]), found, trust).digits == "400"
+    assert to_number_prediction(np.array([sure(4), uniform, sure(0), sure(2), sure(7)]), found, trust).digits == "4270"
+    assert to_number_prediction(np.array([sure(4), doubtful, sure(0), sure(2), sure(7)]), found, trust).digits == "400"
+    # …and never into a 1 and another digit: the legs of a u or an n are straight strokes
+    assert to_number_prediction(np.array([sure(4), uniform, sure(0), sure(1), sure(7)]), found, trust).digits == ""
+
+
+def test_a_row_of_two_marks_is_never_joined_into_one():
+    """Two marks, one of them no digit: joined they may pass as a digit (a drawing), but a row of marks
+    is the evidence of a number; the picture is judged as it was."""
+    from mnist_edge.runtime.predictor import to_number_prediction
+    from mnist_edge.runtime.preprocess import Digits, Reading, Regrouping
+
+    trust = Trust(temperature=1.0, threshold=-1.0)
+    blank = np.zeros(784, np.float32)
+    readings = (Reading(blank, (0, 0, 8, 12)), Reading(blank, (9, 0, 14, 12)))
+    found = Digits(readings, alternatives=(Regrouping(0, 2, (Reading(blank, (0, 0, 14, 12)),)),))
+    sure = [0.0] * 10
+    sure[4] = 1.0
+    read = to_number_prediction(np.array([[0.1] * 10, [0.05] * 9 + [0.55], sure], np.float32), found, trust)
+    assert read.digits == "" and read.reason == NOT_A_DIGIT

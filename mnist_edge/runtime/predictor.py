@@ -338,9 +338,12 @@ def _regrouped(readings: list, each: list, alternatives, probs: np.ndarray, trus
     """The row's readings and predictions with the alternatives taken that replace a piece the card's
     rule rejects by readings it accepts, every one; an accepted piece it replaces must keep its label
     or be less sure than every new reading (a sure digit beside a doubtful mark is not that mark's
-    other half), and a piece read as more digits must be one the model cannot read at all
-    (``trust.near_uniform``: a doubtful 5 is a 5, not two digits); ``probs``: the alternatives' rows,
-    in order. Where alternatives overlap, the one whose least sure digit is surest is taken.
+    other half). A piece read as more digits must be one the model cannot read at all
+    (``trust.near_uniform``: a doubtful 5 is a 5, not two digits), and none of them a 1: a 1 beside
+    its neighbour is cut by the row step itself (``row.split``, ``row._leaning_one``), while the two
+    halves of a letter (u, n, H) are straight strokes. A row is never joined into a single mark.
+    ``probs``: the alternatives' rows, in order. Where alternatives overlap, the one whose least sure
+    digit is surest is taken.
     """
     options, row = [], 0
     for alt in alternatives:
@@ -349,8 +352,12 @@ def _regrouped(readings: list, each: list, alternatives, probs: np.ndarray, trus
         replaced = each[alt.start : alt.stop]
         if any(p.label is None for p in preds) or not any(p.label is None for p in replaced):
             continue
-        if len(preds) > len(replaced) and not all(near_uniform(p.probabilities) for p in replaced):
-            continue  # a piece the model reads as a digit, if doubtfully, is one digit
+        if len(each) - len(replaced) + len(preds) < 2:
+            continue  # a row joined into one mark: judged as it was (a row of marks is the evidence of a number)
+        if len(preds) > len(replaced) and (
+            not all(near_uniform(p.probabilities) for p in replaced) or any(p.label == 1 for p in preds)
+        ):
+            continue  # a doubtful 5 is a 5; halves read as a 1 are the legs of a u, an n, an H
         surest = min(p.confidence for p in preds)
         labels = {p.label for p in preds}
         if all(p.label is None or p.label in labels or p.confidence < surest for p in replaced):
