@@ -24,6 +24,11 @@ strokes of one digit are never read as two. A group with no other digit in its r
 still (``SOLO_ASPECT``) to be cut at ink: a wide 0 must stay one digit. Last, a digit made of two
 strokes side by side (sharing few columns), one of them straight, is a slanted 1 leaning on its
 neighbour and cut between the strokes.
+
+Some pieces are also offered read another way, for the reader to choose by the model's answer: two
+neighbours that nearly touch as one digit (``joinable``: a wide 0 or a 4 cut in two), a piece wider
+than tall as two (``halves``). The row takes one only where a piece is not a digit by the card's rule
+(``predictor.to_number_prediction``), so these never change a row that reads as digits.
 """
 
 from __future__ import annotations
