@@ -328,6 +328,15 @@ def test_a_row_takes_another_reading_only_for_a_piece_that_is_not_a_digit():
     # …a sure 0, changed into a 9 by the join, is not the doubtful piece's other half
     read = to_number_prediction(np.array([sure(4), doubtful, sure(0, 0.99), sure(9, 0.9)], np.float32), found, trust)
     assert read.digits == "400"
+    # a row that reads as digits takes a join only when it is surer than each of its pieces
+    read = to_number_prediction(
+        np.array([sure(4), sure(6, 0.9), sure(6, 0.4), sure(4, 0.99)], np.float32), found, trust
+    )
+    assert read.digits == "44" and read.readings[1].box == (10, 0, 28, 12)
+    read = to_number_prediction(
+        np.array([sure(4), sure(6, 0.99), sure(6, 0.4), sure(4, 0.98)], np.float32), found, trust
+    )
+    assert read.digits == "466"
     # …without its alternatives' rows, the row is read as before
     assert to_number_prediction(np.array([sure(4), doubtful, sure(0)], np.float32), found, trust).digits == "400"
     halves = Regrouping(1, 2, (Reading(blank, (10, 0, 12, 12)), Reading(blank, (12, 0, 14, 12))))

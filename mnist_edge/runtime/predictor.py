@@ -299,8 +299,9 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
     then one per reading of its alternatives, as ``_stack`` orders them; the alternatives' rows may be left out).
 
     ``trust``: a single digit may be "not a digit" (``to_prediction``); a number's digits are
-    calibrated. When a piece of the row is not a digit by the card's rule, the row's alternatives
-    that replace it are looked at (``_regrouped``). The number is "not a digit" as a whole when
+    calibrated. The row's alternatives (two pieces read as one, one read as two) replace its pieces
+    where ``_takes`` says so: mostly where a piece is not a digit by the card's rule, and a join where
+    it reads surer than each of its pieces. The number is "not a digit" as a whole when
     ``Trust.rejects_number`` says so; otherwise a digit the single-digit rule doubts is read as its
     most likely label.
     """
@@ -312,7 +313,7 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
         return to_prediction(probs[0], found.readings[0], trust)
     readings = list(found.readings)
     each = [to_prediction(row, r, trust) for row, r in zip(probs[:n], readings, strict=True)]
-    if len(probs) > n and any(p.label is None for p in each):
+    if len(probs) > n:
         readings, each = _regrouped(readings, each, found.alternatives, probs[n:], trust)
         if len(each) == 1:
             return each[0]
@@ -335,33 +336,15 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
 
 
 def _regrouped(readings: list, each: list, alternatives, probs: np.ndarray, trust: Trust) -> tuple[list, list]:
-    """The row's readings and predictions with the alternatives taken that replace a piece the card's
-    rule rejects by readings it accepts, every one; an accepted piece it replaces must keep its label
-    or be less sure than every new reading (a sure digit beside a doubtful mark is not that mark's
-    other half). A piece read as more digits must be one the model cannot read at all
-    (``trust.near_uniform``: a doubtful 5 is a 5, not two digits), and none of them a 1: a 1 beside
-    its neighbour is cut by the row step itself (``row.split``, ``row._leaning_one``), while the two
-    halves of a letter (u, n, H) are straight strokes. A row is never joined into a single mark.
-    ``probs``: the alternatives' rows, in order. Where alternatives overlap, the one whose least sure
-    digit is surest is taken.
-    """
+    """The row's readings and predictions with the alternatives it takes (``_takes``) in place of the
+    pieces they replace; ``probs``: the alternatives' rows, in order. Where alternatives overlap, the
+    one whose least sure digit is surest is taken."""
     options, row = [], 0
     for alt in alternatives:
         preds = [to_prediction(probs[row + k], r, trust) for k, r in enumerate(alt.readings)]
         row += len(alt.readings)
-        replaced = each[alt.start : alt.stop]
-        if any(p.label is None for p in preds) or not any(p.label is None for p in replaced):
-            continue
-        if len(each) - len(replaced) + len(preds) < 2:
-            continue  # a row joined into one mark: judged as it was (a row of marks is the evidence of a number)
-        if len(preds) > len(replaced) and (
-            not all(near_uniform(p.probabilities) for p in replaced) or any(p.label == 1 for p in preds)
-        ):
-            continue  # a doubtful 5 is a 5; halves read as a 1 are the legs of a u, an n, an H
-        surest = min(p.confidence for p in preds)
-        labels = {p.label for p in preds}
-        if all(p.label is None or p.label in labels or p.confidence < surest for p in replaced):
-            options.append((surest, alt, preds))
+        if _takes(each[alt.start : alt.stop], preds, len(each)):
+            options.append((min(p.confidence for p in preds), alt, preds))
     taken: set[int] = set()
     chosen = []
     for _, alt, preds in sorted(options, key=lambda o: -o[0]):
@@ -374,6 +357,30 @@ def _regrouped(readings: list, each: list, alternatives, probs: np.ndarray, trus
         readings[alt.start : alt.stop] = alt.readings
         each[alt.start : alt.stop] = preds
     return readings, each
+
+
+def _takes(replaced: list, preds: list, row_length: int) -> bool:
+    """Whether a row of ``row_length`` pieces reads its pieces ``replaced`` as ``preds`` instead.
+
+    Every new reading must be accepted by the card's rule, and the row keep two digits at least (a row
+    of marks is the evidence of a number; two marks joined into one are judged as they were). Where
+    every replaced piece is a digit too, only a join is taken, and only when it is surer than each of
+    them (a 4 over-cut into two doubtful pieces). Where one is not a digit: a join, if every accepted
+    piece it absorbs keeps its label or was less sure than the join (a sure 0 beside a clipped 1 is not
+    the 1's other half); halves, if the piece is one the model cannot read at all
+    (``trust.near_uniform``: a doubtful 5 is a 5, not two digits) and neither half is a 1 (a 1 beside
+    its neighbour is cut by the row step itself, ``row.split`` and ``row._leaning_one``, while the
+    halves of a letter u, n or H are straight strokes).
+    """
+    if any(p.label is None for p in preds) or row_length - len(replaced) + len(preds) < 2:
+        return False
+    surest = min(p.confidence for p in preds)
+    if all(p.label is not None for p in replaced):
+        return len(preds) == 1 and surest > max(p.confidence for p in replaced)
+    if len(preds) > len(replaced):
+        return all(near_uniform(p.probabilities) for p in replaced) and all(p.label != 1 for p in preds)
+    labels = {p.label for p in preds}
+    return all(p.label is None or p.label in labels or p.confidence < surest for p in replaced)
 
 
 class _BoundBuffers:
