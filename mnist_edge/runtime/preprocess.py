@@ -74,8 +74,8 @@ class Digits:
     """What a picture holds: its digits left to right (``readings``), or none and ``reason`` why.
 
     ``alternatives``: for a number, neighbouring pieces that may be one digit read apart, read as one
-    (``row.joinable``), and wide pieces that may be two digits, read as two (``row.halves``); the reader takes one only when a piece it replaces is not a digit by the
-    card's rule and every reading of it is (``predictor.to_number_prediction``).
+    (``row.joinable``), and wide pieces that may be two digits, read as two (``row.halves``); the
+    reader chooses by the model's answer (``predictor._takes``).
     """
 
     readings: tuple[Reading, ...]

@@ -27,8 +27,8 @@ neighbour and cut between the strokes.
 
 Some pieces are also offered read another way, for the reader to choose by the model's answer: two
 neighbours that nearly touch as one digit (``joinable``: a wide 0 or a 4 cut in two), a piece wider
-than tall as two (``halves``). The row takes one only where a piece is not a digit by the card's rule
-(``predictor.to_number_prediction``), so these never change a row that reads as digits.
+than tall as two (``halves``). The row takes one mostly where a piece is not a digit by the card's rule
+or where a join reads surer than each of its pieces (``predictor._takes``).
 """
 
 from __future__ import annotations
@@ -99,8 +99,7 @@ def joinable(digits: list[Strokes]) -> list[int]:
     """Indices ``i`` where ``digits[i]`` and ``digits[i + 1]`` may be the pieces of one digit read apart:
     a wide 0 cut at its thin side, a 4 or a broken 0 in two strokes. They stand close (``JOIN_GAP``) and
     together are no wider than one wide digit (``JOIN_WIDTH``). Whether they are one is left to the
-    reader: the row reads them as one only when one of them is not a digit by the card's rule and
-    their union is (``predictor.to_number_prediction``)."""
+    reader, by the model's answer (``predictor._takes``)."""
     if len(digits) < 2:
         return []
     height = float(statistics.median(d.box[3] - d.box[1] for d in digits))
@@ -122,8 +121,7 @@ def halves(g: Strokes, ink: np.ndarray) -> list[Strokes] | None:
     """``g`` cut in two at its column of least ink near the middle, when both sides are digit-sized and
     ``g`` is wider than ``HALVES_ASPECT`` × its height; else None. Two digits written into each other
     that ``split`` left whole (no column there crosses a single stroke); whether they are two is left
-    to the reader, as for ``joinable``: the row reads them as two only when ``g`` is not a digit by the
-    card's rule and both halves are."""
+    to the reader, as for ``joinable`` (``predictor._takes``)."""
     x0, y0, x1, y1 = g.box
     gw, gh = x1 - x0, y1 - y0
     if gw <= HALVES_ASPECT * gh:
