@@ -304,3 +304,40 @@ def test_a_one_leaning_on_its_neighbour_is_cut_from_it(sample, clean_right, pred
     cv2.line(pair, (x - lean // 2, HEIGHT - 4), (x + lean // 2, 3), 1.0, 7)  # a "1" leaning right
     data, _ = row_picture([], [], inks=[pair])
     assert predictor.predict(data).digits == digit + "1"
+
+
+def test_a_zero_cut_at_a_gap_in_its_stroke_is_read_whole(sample, clean_right, predictor):
+    """A wide 0 whose top stroke breaks off near its right end is cut there by the row step (that
+    column crosses one stroke); the sliver is no digit by the card's rule, its join with the rest is."""
+    (nine,), _ = pick(clean_right, "9")
+    zero = np.zeros((HEIGHT, round(HEIGHT * 1.4)), np.float32)
+    cv2.ellipse(zero, (zero.shape[1] // 2, HEIGHT // 2), (zero.shape[1] // 2 - 6, HEIGHT // 2 - 6), 0, 0, 360, 1.0, 9)
+    x = round(0.7 * zero.shape[1])
+    zero[: HEIGHT // 2, x - 3 : x + 3] = 0  # a gap in the top stroke
+    data, _ = row_picture([], [0.4], inks=[ink(sample.x_test[nine]), zero])
+    found = read_digits(data)
+    assert len(found.readings) == 3 and [(a.start, a.stop) for a in found.alternatives] == [(1, 3)]
+    read = predictor.predict(data)
+    assert read.digits == "90"
+    assert read.readings[1].box == found.alternatives[0].readings[0].box
+
+
+def test_two_digits_left_as_one_piece_are_read_as_two_when_the_model_cannot_read_it(sample, clean_right, predictor):
+    """A 7 written much smaller than the 3 beside it is too short to be cut from it (a 9's tail is as
+    short); the model reads the pair as no digit at all (near uniform), its two halves as 3 and 7."""
+    (three, seven), _ = pick(clean_right, "37")
+    small = ink(sample.x_test[seven], round(0.6 * HEIGHT))
+    short = np.zeros((HEIGHT, small.shape[1]), np.float32)
+    top = (HEIGHT - small.shape[0]) // 2
+    short[top : top + small.shape[0]] = small
+    data, _ = row_picture([], [0.4, 0.1], inks=[ink(sample.x_test[three]), ink(sample.x_test[three]), short])
+    assert len(read_digits(data).readings) == 2
+    assert predictor.predict(data).digits == "337"
+
+
+def test_a_doubtful_digit_is_not_read_as_two(sample, clean_right, predictor):
+    """A 5 cut from the 2 it overlaps is doubtful (the 2's tail in its picture) but read as a 5: a
+    piece the model reads as some digit is never cut in two, even when both halves pass the rule."""
+    indices, number = pick(clean_right, "325")
+    data, _ = row_picture([], [0.4, -0.2], inks=[ink(sample.x_test[i]) for i in indices])
+    assert predictor.predict(data).digits == number

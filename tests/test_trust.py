@@ -305,3 +305,59 @@ def test_a_doubted_digit_inside_a_number_is_read_as_its_most_likely_label():
     assert read.confidence == pytest.approx(0.55)
     letters = to_number_prediction(np.array([sure(2), [0.1] * 10, sure(1), sure(6)], np.float32), found, trust)
     assert letters.digits == "" and letters.reason == NOT_A_DIGIT
+
+
+def test_a_row_takes_another_reading_only_for_a_piece_that_is_not_a_digit():
+    """``to_number_prediction`` with alternatives: a join replaces a rejected piece and its neighbour
+    when the join is accepted and keeps the neighbour's label (or is surer than it); a piece is read
+    as two only when the model cannot read it at all."""
+    from mnist_edge.runtime.predictor import to_number_prediction
+    from mnist_edge.runtime.preprocess import Digits, Reading, Regrouping
+
+    trust = Trust(temperature=1.0, threshold=-1.0)
+    blank = np.zeros(784, np.float32)
+    boxes = [(0, 0, 8, 12), (10, 0, 14, 12), (20, 0, 28, 12)]
+    readings = tuple(Reading(blank, box) for box in boxes)
+    sure = lambda d, p=0.97: [p if k == d else (1 - p) / 9 for k in range(10)]  # noqa: E731
+    doubtful, uniform = [0.3, 0.3, 0.2, 0.2] + [0.0] * 6, [0.1] * 10
+    joined = Regrouping(1, 3, (Reading(blank, (10, 0, 28, 12)),))
+    found = Digits(readings, alternatives=(joined,))
+    # the middle piece is no digit; joined with the 0 beside it, it is a sure 0
+    read = to_number_prediction(np.array([sure(4), doubtful, sure(0, 0.8), sure(0)], np.float32), found, trust)
+    assert read.digits == "40" and read.readings[1].box == (10, 0, 28, 12)
+    # …a sure 0, changed into a 9 by the join, is not the doubtful piece's other half
+    read = to_number_prediction(np.array([sure(4), doubtful, sure(0, 0.99), sure(9, 0.9)], np.float32), found, trust)
+    assert read.digits == "400"
+    # a row that reads as digits takes a join only when it is surer than each of its pieces
+    read = to_number_prediction(
+        np.array([sure(4), sure(6, 0.9), sure(6, 0.4), sure(4, 0.99)], np.float32), found, trust
+    )
+    assert read.digits == "44" and read.readings[1].box == (10, 0, 28, 12)
+    read = to_number_prediction(
+        np.array([sure(4), sure(6, 0.99), sure(6, 0.4), sure(4, 0.98)], np.float32), found, trust
+    )
+    assert read.digits == "466"
+    # …without its alternatives' rows, the row is read as before
+    assert to_number_prediction(np.array([sure(4), doubtful, sure(0)], np.float32), found, trust).digits == "400"
+    halves = Regrouping(1, 2, (Reading(blank, (10, 0, 12, 12)), Reading(blank, (12, 0, 14, 12))))
+    found = Digits(readings, alternatives=(halves,))
+    assert to_number_prediction(np.array([sure(4), uniform, sure(0), sure(2), sure(7)]), found, trust).digits == "4270"
+    assert to_number_prediction(np.array([sure(4), doubtful, sure(0), sure(2), sure(7)]), found, trust).digits == "400"
+    # …and never into a 1 and another digit: the legs of a u or an n are straight strokes
+    assert to_number_prediction(np.array([sure(4), uniform, sure(0), sure(1), sure(7)]), found, trust).digits == ""
+
+
+def test_a_row_of_two_marks_is_never_joined_into_one():
+    """Two marks, one of them no digit: joined they may pass as a digit (a drawing), but a row of marks
+    is the evidence of a number; the picture is judged as it was."""
+    from mnist_edge.runtime.predictor import to_number_prediction
+    from mnist_edge.runtime.preprocess import Digits, Reading, Regrouping
+
+    trust = Trust(temperature=1.0, threshold=-1.0)
+    blank = np.zeros(784, np.float32)
+    readings = (Reading(blank, (0, 0, 8, 12)), Reading(blank, (9, 0, 14, 12)))
+    found = Digits(readings, alternatives=(Regrouping(0, 2, (Reading(blank, (0, 0, 14, 12)),)),))
+    sure = [0.0] * 10
+    sure[4] = 1.0
+    read = to_number_prediction(np.array([[0.1] * 10, [0.05] * 9 + [0.55], sure], np.float32), found, trust)
+    assert read.digits == "" and read.reason == NOT_A_DIGIT

@@ -28,7 +28,7 @@ from .preprocess import (
     read_digits,
     read_picture,
 )
-from .trust import NOT_A_DIGIT, Trust
+from .trust import NOT_A_DIGIT, Trust, near_uniform
 
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
@@ -232,7 +232,7 @@ class Predictor:
 
 def predict_found(predictor: Predictor, found: Sequence[Digits]) -> list[Prediction]:
     """Predictions for pictures already read (``read_digits``), with one model call for all their digits."""
-    counts = [len(f.readings) for f in found]
+    counts = [_rows(f) for f in found]
     if sum(counts) == 0:
         return [to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), f) for f in found]
     probs = predictor.probabilities(np.concatenate([_stack(f).reshape(-1, INPUT_SIZE) for f in found if f.readings]))
@@ -243,7 +243,15 @@ def predict_found(predictor: Predictor, found: Sequence[Digits]) -> list[Predict
 
 
 def _stack(found: Digits) -> np.ndarray:
-    return found.readings[0].tensor if len(found.readings) == 1 else np.stack([r.tensor for r in found.readings])
+    """The model's input for a picture's readings, then its alternatives' (``to_number_prediction``)."""
+    if len(found.readings) == 1:
+        return found.readings[0].tensor
+    return np.stack([r.tensor for r in found.readings] + [r.tensor for a in found.alternatives for r in a.readings])
+
+
+def _rows(found: Digits) -> int:
+    """How many model rows ``_stack(found)`` holds."""
+    return len(found.readings) + sum(len(a.readings) for a in found.alternatives)
 
 
 def to_prediction(probs: np.ndarray, reading: Reading | None = None, trust: Trust | None = None) -> Prediction:
@@ -287,22 +295,32 @@ def _digit_of_number(p: Prediction) -> DigitReading:
 
 
 def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None = None) -> Prediction:
-    """The Prediction of a picture from the probabilities of its digits (``[n, 10]``, one row per reading).
+    """The Prediction of a picture from the probabilities of its digits (``[n, 10]``, one row per reading,
+    then one per reading of its alternatives, as ``_stack`` orders them; the alternatives' rows may be left out).
 
     ``trust``: a single digit may be "not a digit" (``to_prediction``); a number's digits are
-    calibrated, and the number is "not a digit" as a whole when ``Trust.rejects_number`` says so;
-    otherwise a digit the single-digit rule doubts is read as its most likely label.
+    calibrated. The row's alternatives (two pieces read as one, one read as two) replace its pieces
+    where ``_takes`` says so: mostly where a piece is not a digit by the card's rule, and a join where
+    it reads surer than each of its pieces. The number is "not a digit" as a whole when
+    ``Trust.rejects_number`` says so; otherwise a digit the single-digit rule doubts is read as its
+    most likely label.
     """
     if not found.readings:
         return Prediction(None, None, None, digits="", reason=found.reason or "no digit found", readings=())
-    probs = np.asarray(probs).reshape(len(found.readings), NUM_CLASSES)
-    if len(found.readings) == 1:
+    n = len(found.readings)
+    probs = np.asarray(probs).reshape(-1, NUM_CLASSES)
+    if n == 1:
         return to_prediction(probs[0], found.readings[0], trust)
-    each = [to_prediction(row, r, trust) for row, r in zip(probs, found.readings, strict=True)]
+    readings = list(found.readings)
+    each = [to_prediction(row, r, trust) for row, r in zip(probs[:n], readings, strict=True)]
+    if len(probs) > n:
+        readings, each = _regrouped(readings, each, found.alternatives, probs[n:], trust)
+        if len(each) == 1:
+            return each[0]
     rejected = [p.label is None for p in each]
-    boxes = np.array([r.box for r in found.readings])
+    boxes = np.array([r.box for r in readings])
     box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
-    pixels = np.stack([r.tensor for r in found.readings])
+    pixels = np.stack([r.tensor for r in readings])
     if any(rejected) and trust.rejects_number([p.probabilities for p in each], rejected):
         return Prediction(None, None, None, box, pixels, "", NOT_A_DIGIT, ())
     digits = tuple(_digit_of_number(p) for p in each)
@@ -315,6 +333,54 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
         digits="".join(str(d.label) for d in digits),
         readings=digits,
     )
+
+
+def _regrouped(readings: list, each: list, alternatives, probs: np.ndarray, trust: Trust) -> tuple[list, list]:
+    """The row's readings and predictions with the alternatives it takes (``_takes``) in place of the
+    pieces they replace; ``probs``: the alternatives' rows, in order. Where alternatives overlap, the
+    one whose least sure digit is surest is taken."""
+    options, row = [], 0
+    for alt in alternatives:
+        preds = [to_prediction(probs[row + k], r, trust) for k, r in enumerate(alt.readings)]
+        row += len(alt.readings)
+        if _takes(each[alt.start : alt.stop], preds, len(each)):
+            options.append((min(p.confidence for p in preds), alt, preds))
+    taken: set[int] = set()
+    chosen = []
+    for _, alt, preds in sorted(options, key=lambda o: -o[0]):
+        span = set(range(alt.start, alt.stop))
+        if not span & taken:
+            taken |= span
+            chosen.append((alt, preds))
+    readings, each = list(readings), list(each)
+    for alt, preds in sorted(chosen, key=lambda c: -c[0].start):  # right to left: the indices to the left hold
+        readings[alt.start : alt.stop] = alt.readings
+        each[alt.start : alt.stop] = preds
+    return readings, each
+
+
+def _takes(replaced: list, preds: list, row_length: int) -> bool:
+    """Whether a row of ``row_length`` pieces reads its pieces ``replaced`` as ``preds`` instead.
+
+    Every new reading must be accepted by the card's rule, and the row keep two digits at least (a row
+    of marks is the evidence of a number; two marks joined into one are judged as they were). Where
+    every replaced piece is a digit too, only a join is taken, and only when it is surer than each of
+    them (a 4 over-cut into two doubtful pieces). Where one is not a digit: a join, if every accepted
+    piece it absorbs keeps its label or was less sure than the join (a sure 0 beside a clipped 1 is not
+    the 1's other half); halves, if the piece is one the model cannot read at all
+    (``trust.near_uniform``: a doubtful 5 is a 5, not two digits) and neither half is a 1 (a 1 beside
+    its neighbour is cut by the row step itself, ``row.split`` and ``row._leaning_one``, while the
+    halves of a letter u, n or H are straight strokes).
+    """
+    if any(p.label is None for p in preds) or row_length - len(replaced) + len(preds) < 2:
+        return False
+    surest = min(p.confidence for p in preds)
+    if all(p.label is not None for p in replaced):
+        return len(preds) == 1 and surest > max(p.confidence for p in replaced)
+    if len(preds) > len(replaced):
+        return all(near_uniform(p.probabilities) for p in replaced) and all(p.label != 1 for p in preds)
+    labels = {p.label for p in preds}
+    return all(p.label is None or p.label in labels or p.confidence < surest for p in replaced)
 
 
 class _BoundBuffers:

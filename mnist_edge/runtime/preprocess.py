@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -24,7 +25,7 @@ from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
 from .locate import Strokes, find_strokes, ink_map, paper_kernel
 from .normalize import digit_tensor, looks_like_mnist, whole_picture_digit
 from .pattern import part_of_a_pattern
-from .row import digits_in_row
+from .row import digits_in_row, halves, joinable, joined
 from .trust import NOT_A_DIGIT
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Digits",
     "ImageSource",
     "Reading",
+    "Regrouping",
     "decode_picture",
     "looks_like_mnist",
     "mnist_tensor",
@@ -63,12 +65,26 @@ class Reading:
     gray: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
+class Regrouping(NamedTuple):
+    """Another way to read a row's pieces: ``readings[start:stop]`` read as ``readings``."""
+
+    start: int
+    stop: int
+    readings: tuple[Reading, ...]
+
+
 @dataclass(frozen=True)
 class Digits:
-    """What a picture holds: its digits left to right (``readings``), or none and ``reason`` why."""
+    """What a picture holds: its digits left to right (``readings``), or none and ``reason`` why.
+
+    ``alternatives``: for a number, neighbouring pieces that may be one digit read apart, read as one
+    (``row.joinable``), and wide pieces that may be two digits, read as two (``row.halves``); the
+    reader chooses by the model's answer (``predictor._takes``).
+    """
 
     readings: tuple[Reading, ...]
     reason: str | None = None
+    alternatives: tuple[Regrouping, ...] = ()
 
 
 def preprocess(source: ImageSource) -> np.ndarray:
@@ -145,10 +161,27 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Di
     digits = digits_in_row(groups, ink) if row else groups[:1]
     if row and part_of_a_pattern(ink, groups, digits):
         return Digits((), NOT_A_DIGIT)
-    readings = [r for r in (_crop(picture, d, ink, dark) for d in digits) if r is not None]
+    cropped = [(d, _crop(picture, d, ink, dark)) for d in digits]
+    kept = [d for d, r in cropped if r is not None]
+    readings = tuple(r for _, r in cropped if r is not None)
     if not readings:
         return Digits((), "no digit found")
-    return Digits(tuple(readings))
+    if len(readings) == 1:
+        return Digits(readings)
+    return Digits(readings, alternatives=_alternatives(picture, kept, ink, dark))
+
+
+def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple:
+    """A Regrouping for each pair of neighbours that may be one digit's pieces (``row.joinable``) and
+    for each piece that may be two digits (``row.halves``)."""
+    options = [(i, i + 2, [joined(digits[i], digits[i + 1])]) for i in joinable(digits)]
+    options += [(i, i + 1, two) for i, d in enumerate(digits) if (two := halves(d, ink)) is not None]
+    out = []
+    for start, stop, pieces in options:
+        readings = [_crop(picture, p, ink, dark) for p in pieces]
+        if all(r is not None for r in readings):
+            out.append(Regrouping(start, stop, tuple(readings)))
+    return tuple(out)
 
 
 def _crop(picture: Picture, digit: Strokes, ink: np.ndarray, dark: bool) -> Reading | None:

@@ -24,6 +24,11 @@ strokes of one digit are never read as two. A group with no other digit in its r
 still (``SOLO_ASPECT``) to be cut at ink: a wide 0 must stay one digit. Last, a digit made of two
 strokes side by side (sharing few columns), one of them straight, is a slanted 1 leaning on its
 neighbour and cut between the strokes.
+
+Some pieces are also offered read another way, for the reader to choose by the model's answer: two
+neighbours that nearly touch as one digit (``joinable``: a wide 0 or a 4 cut in two), a piece wider
+than tall as two (``halves``). The row takes one mostly where a piece is not a digit by the card's rule
+or where a join reads surer than each of its pieces (``predictor._takes``).
 """
 
 from __future__ import annotations
@@ -69,6 +74,11 @@ TRIM_TALLER = 1.3  # a group this many times taller than the row's digit may be 
 TRIM_BAND = 0.75  # …it is looked at within this many digit heights of the row's line
 TRIM_LINE = 0.1  # …when what runs out of that band is a straight line at most this many digit heights thick
 MAX_DIGITS = 24  # a "row" of more digits than this is not a number (a texture): read the best digit only
+JOIN_GAP = 0.12  # two neighbours at most this many digit heights apart (a cut leaves none) may be one digit's pieces,
+JOIN_WIDTH = 1.6  # …when together they are at most this many digit heights wide (a wide 0 is 1.4)
+HALVES_ASPECT = 1.0  # a piece of a row wider than this × its height may be two digits read as one,
+HALVES_REACH = 0.4  # …cut within this fraction of its width from its middle (digits differ in width)
+HALVES_CENTRE = 0.05  # …at its column of least ink, plus this many heights' worth of ink at the reach's end
 
 
 def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
@@ -83,6 +93,53 @@ def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
         digits = [piece for g in row for piece in split(g, height, ink=ink)]
     digits = [one for d in digits for one in _leaning_one(d)]
     return digits if len(digits) <= MAX_DIGITS else [groups[0]]
+
+
+def joinable(digits: list[Strokes]) -> list[int]:
+    """Indices ``i`` where ``digits[i]`` and ``digits[i + 1]`` may be the pieces of one digit read apart:
+    a wide 0 cut at its thin side, a 4 or a broken 0 in two strokes. They stand close (``JOIN_GAP``) and
+    together are no wider than one wide digit (``JOIN_WIDTH``). Whether they are one is left to the
+    reader, by the model's answer (``predictor._takes``)."""
+    if len(digits) < 2:
+        return []
+    height = float(statistics.median(d.box[3] - d.box[1] for d in digits))
+    return [
+        i
+        for i, (a, b) in enumerate(zip(digits, digits[1:], strict=False))
+        if b.box[0] - a.box[2] <= JOIN_GAP * height
+        and max(a.box[2], b.box[2]) - min(a.box[0], b.box[0]) <= JOIN_WIDTH * height
+    ]
+
+
+def joined(a: Strokes, b: Strokes) -> Strokes:
+    """One group of the strokes of ``a`` and ``b``."""
+    box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]), max(a.box[3], b.box[3]))
+    return Strokes(box, a.contours + b.contours, a.ink + b.ink)
+
+
+def halves(g: Strokes, ink: np.ndarray) -> list[Strokes] | None:
+    """``g`` cut in two at its column of least ink near the middle, when both sides are digit-sized and
+    ``g`` is wider than ``HALVES_ASPECT`` × its height; else None. Two digits written into each other
+    that ``split`` left whole (no column there crosses a single stroke); whether they are two is left
+    to the reader, as for ``joinable`` (``predictor._takes``)."""
+    x0, y0, x1, y1 = g.box
+    gw, gh = x1 - x0, y1 - y0
+    if gw <= HALVES_ASPECT * gh:
+        return None
+    mask = np.zeros((gh, gw), np.uint8)
+    cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+    inside = ink[y0:y1, x0:x1]
+    mask[inside < HOLE_LEVEL * float(inside[mask > 0].max(initial=0))] = 0
+    reach = max(1, int(gw * HALVES_REACH))
+    lo, hi = max(1, gw // 2 - reach), min(gw - 1, gw // 2 + reach + 1)
+    if hi <= lo:
+        return None
+    columns = mask[:, lo:hi].sum(axis=0) + HALVES_CENTRE * gh * np.abs(np.arange(lo, hi) - gw // 2) / reach
+    cut = lo + int(np.argmin(columns))
+    pieces = [_piece(mask, 0, cut, x0, y0), _piece(mask, cut, gw, x0, y0)]
+    if not all(_digit_sized(p, gh, float(mask.sum()), 0) for p in pieces):  # the card's rule judges the rest
+        return None
+    return [p[0] for p in pieces]
 
 
 def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:

@@ -125,8 +125,13 @@ class Trust:
             return any(rejected)
         if 2 * sum(rejected) >= len(rejected):
             return True
-        floor = NEAR_UNIFORM - math.log(len(calibrated[0]))
-        return any(_row_negative_entropy(row) < floor for row in calibrated)
+        return any(near_uniform(row) for row in calibrated)
+
+
+def near_uniform(calibrated: Sequence[float]) -> bool:
+    """Whether one digit's calibrated probabilities are within NEAR_UNIFORM nats of the uniform
+    distribution's entropy: the model cannot read it as any digit (a letter, two digits in one)."""
+    return _row_negative_entropy(calibrated) < NEAR_UNIFORM - math.log(len(calibrated))
 
 
 def _row_negative_entropy(row: Sequence[float]) -> float:
