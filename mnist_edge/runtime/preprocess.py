@@ -210,9 +210,12 @@ def _digit_ink(
         return None
     crop = (slice(by, by + bh), slice(bx, bx + bw))
     ink, mask = ink[crop], mask[crop]
-    values = ink[mask > 0]
+    values = ink[mask.view(bool)]  # the mask holds 0 and 1
     k = int(values.size * 0.98)
     peak = float(np.partition(values, k)[k])
     if peak <= 0:
         return None
-    return np.clip(ink.astype(np.float32) * mask * (1.0 / peak), 0, 1)
+    soft = ink.astype(np.float32)  # = clip(ink · mask / peak, 0, 1), in one array: every factor is ≥ 0
+    soft *= mask
+    soft *= 1.0 / peak
+    return np.minimum(soft, 1, out=soft)
