@@ -113,3 +113,16 @@ def test_the_draft_scale_is_pillows(size, want, scale):
     img = Image.open(io.BytesIO(jpeg(Image.new("RGB", size, "white"))))
     img.draft("L", want)
     assert img.size == (-(-size[0] // scale), -(-size[1] // scale))
+
+
+def test_threads_decode_the_same_pictures(page):
+    """``serve`` decodes in a thread pool: TurboJPEG keeps no state between calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pictures = [
+        jpeg(page.convert("RGB").rotate(a, fillcolor="white"), quality=q) for a, q in ((0, 90), (3, 75), (-4, 95))
+    ]
+    alone = [decode(p).gray for p in pictures]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda p: decode(p).gray, pictures * 8))
+    assert all(np.array_equal(g, alone[i % 3]) for i, g in enumerate(together))
