@@ -126,3 +126,20 @@ def test_threads_decode_the_same_pictures(page):
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda p: decode(p).gray, pictures * 8))
     assert all(np.array_equal(g, alone[i % 3]) for i, g in enumerate(together))
+
+
+def test_a_damaged_exif_block_is_no_orientation_and_no_warning(page, monkeypatch):
+    import warnings
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = bytearray(jpeg(page.convert("RGB"), exif=exif))
+    at = data.find(b"Exif\x00\x00") + 6
+    data[at + 14 : at + 18] = b"\x00\x00\xff\xff"  # the orientation tag's value count: far past the block
+    data = bytes(data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fast = decode(data)
+    assert caught == []
+    slow, _ = through_pillow(data, monkeypatch)
+    assert fast.turbo and fast.size == slow.size and np.array_equal(fast.gray, slow.gray)

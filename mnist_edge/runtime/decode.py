@@ -115,9 +115,11 @@ class Picture:
             gray = _turbo_gray(self.data, (w, h), scale, self.orientation)
             if gray is not None:
                 return gray, self.size[0] / gray.shape[1]
-        img = _open(self.data)
-        img.draft("L", (int(img.size[0] / target), int(img.size[1] / target)))
-        gray = _upright(img, _gray_of(img))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # as when the picture was first decoded (odd EXIF)
+            img = _open(self.data)
+            img.draft("L", (int(img.size[0] / target), int(img.size[1] / target)))
+            gray = _upright(img, _gray_of(img))
         return gray, self.size[0] / gray.shape[1]
 
 
@@ -292,10 +294,12 @@ def _turbo_jpeg(data: bytes) -> Picture | None:
         return None  # Pillow's path says why, as before
     orientation = 1
     if b"Exif" in data:  # the orientation from Pillow's header parse (phone photos carry one)
-        try:
-            orientation = _orientation(_open(data))
-        except ImageError:
-            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a damaged EXIF block is read as no orientation, silently
+            try:
+                orientation = _orientation(_open(data))
+            except ImageError:
+                return None
     scale = 1
     while scale < 8 and min(w, h) // (scale * 2) >= WORK_MIN_SHORT:
         scale *= 2
