@@ -184,8 +184,8 @@ def _group(strokes: list[Strokes], gap: int, short: int, frame: tuple[int, int])
     Plain Python over the pairs, swept left to right: a picture holds a handful of strokes, for which
     this is several times faster than pairwise numpy matrices.
     """
-    if not strokes:
-        return []
+    if len(strokes) < 2:
+        return list(strokes)  # one stroke is its own group (the common photo): nothing to merge
     boxes = [s.box for s in strokes]
     inks = [s.ink for s in strokes]
     sizes = [max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]
