@@ -60,3 +60,22 @@ def test_a_digit_too_small_for_the_working_image_is_measured_again_in_a_finer_de
     result = predictor.predict(data)
     assert result.label == int(sample.y_test[i])
     assert len(ink_maps) == 2 and ink_maps[0] == (240, 320) and max(ink_maps[1]) < 100
+
+
+def test_one_narrow_stroke_alone_is_the_digit_without_the_row_steps(monkeypatch):
+    from mnist_edge.runtime import row
+
+    ink = np.zeros((100, 100), np.uint8)
+    narrow = locate.Strokes(
+        (40, 20, 60, 70), (np.array([[[40, 20]], [[59, 20]], [[59, 69]], [[40, 69]]], np.int32),), 900.0
+    )
+    wide = locate.Strokes(
+        (10, 20, 90, 50), (np.array([[[10, 20]], [[89, 20]], [[89, 49]], [[10, 49]]], np.int32),), 900.0
+    )
+    steps = []
+    real = row._grow
+    monkeypatch.setattr(row, "_grow", lambda groups, ink: steps.append(len(groups)) or real(groups, ink))
+    assert row.digits_in_row([narrow], ink) == [narrow] and steps == []
+    row.digits_in_row([wide], ink)  # as wide as two digits: looked at as a number
+    row.digits_in_row([narrow, wide], ink)  # something beside it
+    assert steps == [1, 2]
