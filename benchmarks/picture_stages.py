@@ -6,7 +6,8 @@
 cumulative stages, each timed as a whole (so each pays what it pays inside ``predict``: cold caches
 after the decode, Python's own overhead), interleaved per picture and round, best of ``--rounds``:
 
-* ``decode``: ``decode.decode(bytes)``: Pillow's header parse and the half-size luminance decode;
+* ``decode``: ``decode.decode(bytes)``: the header and the half-size luminance decode (TurboJPEG with the
+  ``jpeg`` extra, else Pillow);
 * ``+ find``: that, then ``locate.find_strokes`` on the working image;
 * ``+ crop``: ``read_digits(bytes)``: that, the row of digits, the crop and the 28×28;
 * ``predict``: ``Predictor.predict(bytes)``: that, the model call, the card's rule and the record;

@@ -46,9 +46,10 @@ class Strokes:
 
 
 def percentiles(gray: np.ndarray, quantiles) -> list[int]:
-    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
-    cdf = np.cumsum(hist) / max(hist.sum(), 1)
-    return np.searchsorted(cdf, np.asarray(quantiles, np.float64)).tolist()
+    """The smallest gray levels below or at which each of ``quantiles`` of the pixels lie."""
+    cdf = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().cumsum()  # float32, exact counts
+    cdf /= max(float(cdf[-1]), 1.0)  # the last count is the total: no second pass to sum the histogram
+    return cdf.searchsorted(np.asarray(quantiles, np.float64)).tolist()
 
 
 def ink_map(gray: np.ndarray, kernel: int, dark: bool | None = None) -> tuple[np.ndarray, bool]:
@@ -116,7 +117,8 @@ def find_strokes(
         rest_peak = int(rest.max())
         if rest_peak >= MIN_PEAK_INK:
             groups = _groups_at(ink, ink_threshold(rest_peak), short)
-    ranked = [g for g in sorted(groups, key=lambda g: _score(g, w, h), reverse=True) if _score(g, w, h) > 0]
+    scores = [_score(g, w, h) for g in groups]  # each once (stable: equal scores keep their order)
+    ranked = [groups[i] for i in sorted(range(len(groups)), key=scores.__getitem__, reverse=True) if scores[i] > 0]
     if ranked and kernel is None:
         x0, y0, x1, y1 = ranked[0].box
         long = max(x1 - x0, y1 - y0)
@@ -182,8 +184,8 @@ def _group(strokes: list[Strokes], gap: int, short: int, frame: tuple[int, int])
     Plain Python over the pairs, swept left to right: a picture holds a handful of strokes, for which
     this is several times faster than pairwise numpy matrices.
     """
-    if not strokes:
-        return []
+    if len(strokes) < 2:
+        return list(strokes)  # one stroke is its own group (the common photo): nothing to merge
     boxes = [s.box for s in strokes]
     inks = [s.ink for s in strokes]
     sizes = [max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]

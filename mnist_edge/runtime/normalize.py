@@ -58,7 +58,7 @@ def digit_tensor(soft: np.ndarray) -> np.ndarray | None:
 
 
 def _match_stroke_width(big: np.ndarray) -> np.ndarray:
-    outline = (big > INK_LEVEL).astype(np.uint8)
+    outline = (big > INK_LEVEL).view(np.uint8)  # 0 and 1, without a copy
     area = float(cv2.countNonZero(outline))
     if area == 0:
         return big
@@ -80,8 +80,8 @@ def fit_and_center(digit: np.ndarray) -> np.ndarray:
     h, w = digit.shape
     s = DIGIT_BOX / max(h, w)
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    small = np.clip(cv2.resize(digit, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR), 0, 1)
-    return center_by_mass(small)
+    small = cv2.resize(digit, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    return center_by_mass(np.clip(small, 0, 1, out=small))
 
 
 def center_by_mass(small: np.ndarray) -> np.ndarray:
@@ -94,7 +94,7 @@ def center_by_mass(small: np.ndarray) -> np.ndarray:
     field = np.zeros((SIDE, SIDE), np.float32)
     field[top : top + h, left : left + w] = small
     peak = float(field.max())
-    return field / peak if peak > 0 else field
+    return np.divide(field, peak, out=field) if peak > 0 else field
 
 
 def whole_picture_digit(gray: np.ndarray) -> np.ndarray | None:

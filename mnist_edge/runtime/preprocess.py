@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import ImageError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
-from .locate import Strokes, find_strokes, ink_map, paper_kernel
+from .locate import Strokes, find_strokes, ink_map
 from .normalize import digit_tensor, looks_like_mnist, whole_picture_digit
 from .pattern import part_of_a_pattern
 from .row import digits_in_row, halves, joinable, joined
@@ -215,10 +215,11 @@ def _digit_ink(
     """The digit's ink (float32, peak → 1, 0 outside its strokes), tightly cropped, from ``gray``.
 
     ``gray`` is the working image (``factor`` 1) or a finer decode (``factor`` finer pixels per
-    working pixel). The ink is measured again around the digit with a paper kernel as wide as the
-    digit itself, so that even marker strokes keep their inside (the working image's ink, when
-    given, is used as it is if the digit is small beside its paper kernel: no stroke of it can be
-    wider than the kernel then); the strokes found by ``locate``
+    working pixel). From the working image the digit's ink is the working ink map (``working_ink``)
+    as it is: its paper kernel is wider than any stroke of a digit up to ``locate.BIG_DIGIT`` of the
+    short side, and ``find_strokes`` measured a larger digit again with a kernel as wide as the
+    digit. From a finer decode the ink is measured around the digit with a paper kernel as wide as
+    the digit itself, so that even marker strokes keep their inside. The strokes found by ``locate``
     (filled, slightly grown) mark which ink belongs to the digit, which leaves out ruled lines
     and neighbours.
     """
@@ -231,7 +232,7 @@ def _digit_ink(
     region = gray[cy0:cy1, cx0:cx1]
     if region.size == 0:
         return None
-    if working_ink is not None and long <= 2 * paper_kernel(gray):
+    if working_ink is not None:
         ink = working_ink[cy0:cy1, cx0:cx1]
     else:
         ink, _ = ink_map(region, max(15, int(long)) | 1, dark)
@@ -247,9 +248,12 @@ def _digit_ink(
         return None
     crop = (slice(by, by + bh), slice(bx, bx + bw))
     ink, mask = ink[crop], mask[crop]
-    values = ink[mask > 0]
+    values = ink[mask.view(bool)]  # the mask holds 0 and 1
     k = int(values.size * 0.98)
     peak = float(np.partition(values, k)[k])
     if peak <= 0:
         return None
-    return np.clip(ink.astype(np.float32) * mask * (1.0 / peak), 0, 1)
+    soft = ink.astype(np.float32)  # = clip(ink · mask / peak, 0, 1), in one array: every factor is ≥ 0
+    soft *= mask
+    soft *= 1.0 / peak
+    return np.minimum(soft, 1, out=soft)

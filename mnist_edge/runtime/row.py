@@ -85,6 +85,8 @@ def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
     """The digits of the row through ``groups[0]``, left to right (``ink``: the ink map they were found in)."""
     if not groups:
         return []
+    if len(groups) == 1 and len(groups[0].contours) == 1 and not _wide(groups[0], SPLIT_ASPECT):
+        return [groups[0]]  # one stroke no wider than a digit, nothing beside it: what the steps below give
     row = _grow(groups, ink)
     height = float(statistics.median(g.box[3] - g.box[1] for g in row))
     if len(row) == 1:  # one digit, or a number written so close its digits are one group: more evidence needed

@@ -1072,7 +1072,7 @@ function digitInk(view, factor, digit, dark, workingInk) {
   const cy1 = Math.min(h, Math.ceil(y1 + m));
   if (cx1 <= cx0 || cy1 <= cy0) return null;
   let ink;
-  if (workingInk !== null && long <= 2 * paperKernel(view)) {
+  if (workingInk !== null) {
     ink = crop(workingInk, cx0, cy0, cx1, cy1);
   } else {
     [ink] = inkMap(view.region(cx0, cy0, cx1, cy1), Math.max(15, Math.trunc(long)) | 1, dark);
