@@ -42,7 +42,7 @@ from mnist_edge.training.data import load_mnist, to_model_input
 
 DEFAULT_SETS = ROOT / "build" / "non-digits"
 DEFAULT_JSON = Path(__file__).resolve().parent / "non_digits.json"
-TARGETS = {"non_digit_reject": 0.90, "digit_false_reject": 0.01, "auroc": 0.97, "ece": 0.01, "slowdown": 0.10}
+TARGETS = {"non_digit_reject": 0.90, "digit_false_reject": 0.01, "auroc": 0.97, "ece": 0.01}
 
 
 def score_of(predictor: Predictor, prediction) -> float:
@@ -209,8 +209,10 @@ def main(argv=None) -> None:
             ("photo of a digit", photo_of_digit(digit, 640), 30),
         ):
             summary[f"slowdown {name}"] = ratio = speed_ratio(int8, picture, rounds)
-            print(f"{mark(ratio <= TARGETS['slowdown'])} {name}: the trust step adds {ratio:+.1%} to "
-                  "Predictor.predict (target ≤ +10%)")  # fmt: skip
+            # the share of today's path, not the target: "no slowdown beyond 10 %" compares the whole
+            # single-digit path with the one before issue 13 (benchmarks/speed_against.py --ref 73395bb)
+            print(f"  {name}: the trust step is {ratio:+.1%} of Predictor.predict without it (the slowdown "
+                  "target: speed_against.py --ref 73395bb)")  # fmt: skip
     if args.digit_pictures:
         summary["digit_pictures"] = digit_picture_rejects(
             Predictor(int8), args.digit_pictures, args.digit_pictures_per_set
