@@ -41,6 +41,8 @@ def test_stripes_across_the_frame_are_not_a_digit(predictor):
     assert _pattern(picture)
     answer = predictor.predict(picture)
     assert answer.reason == NOT_A_DIGIT and answer.digits == "" and answer.label is None
+    x0, y0, x1, y1 = answer.box  # where it looked, in the picture's pixels (what --explain draws)
+    assert 0 <= x0 < x1 <= 400 and 0 <= y0 < y1 <= 300 and (x1 - x0) * (y1 - y0) < 400 * 300 / 2  # a piece
 
 
 def test_a_hatched_box_cut_by_the_frame_is_not_a_digit(predictor):

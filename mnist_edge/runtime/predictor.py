@@ -306,7 +306,8 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
     most likely label.
     """
     if not found.readings:
-        return Prediction(None, None, None, digits="", reason=found.reason or "no digit found", readings=())
+        reason = found.reason or "no digit found"
+        return Prediction(None, None, None, found.box, digits="", reason=reason, readings=())
     n = len(found.readings)
     probs = np.asarray(probs).reshape(-1, NUM_CLASSES)
     if n == 1:

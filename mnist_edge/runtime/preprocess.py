@@ -79,12 +79,14 @@ class Digits:
 
     ``alternatives``: for a number, neighbouring pieces that may be one digit read apart, read as one
     (``row.joinable``), and wide pieces that may be two digits, read as two (``row.halves``); the
-    reader chooses by the model's answer (``predictor._takes``).
+    reader chooses by the model's answer (``predictor._takes``). ``box``: with no readings, where the
+    picture was looked at when something was found and judged no digit (a piece of a pattern).
     """
 
     readings: tuple[Reading, ...]
     reason: str | None = None
     alternatives: tuple[Regrouping, ...] = ()
+    box: tuple[int, int, int, int] | None = None
 
 
 def preprocess(source: ImageSource) -> np.ndarray:
@@ -160,7 +162,8 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Di
         return Digits((), "no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")
     digits = digits_in_row(groups, ink) if row else groups[:1]
     if row and part_of_a_pattern(ink, groups, digits):
-        return Digits((), NOT_A_DIGIT)
+        looked = tuple(f(d.box[k] for d in digits) for k, f in enumerate((min, min, max, max)))
+        return Digits((), NOT_A_DIGIT, box=_scaled(looked, picture.scale, picture.size))
     cropped = [(d, _crop(picture, d, ink, dark)) for d in digits]
     kept = [d for d, r in cropped if r is not None]
     readings = tuple(r for _, r in cropped if r is not None)
