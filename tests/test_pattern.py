@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 from mnist_edge.runtime import Predictor
 from mnist_edge.runtime.locate import find_strokes
-from mnist_edge.runtime.pattern import part_of_a_pattern
+from mnist_edge.runtime.pattern import REPEATED_MARKS, part_of_a_pattern, repeated_marks
 from mnist_edge.runtime.preprocess import decode_picture, read_digits
 from mnist_edge.runtime.row import digits_in_row
 from mnist_edge.runtime.trust import NOT_A_DIGIT
@@ -82,3 +82,20 @@ def test_one_group_alone_is_never_a_pattern(sample):
     ink, _, groups = find_strokes(gray)
     assert len(groups) == 1
     assert not part_of_a_pattern(ink, groups, groups[:1])
+
+
+def test_a_barcode_is_not_a_number_of_ones(predictor):
+    picture = Image.new("L", (480, 360), 230)
+    draw = ImageDraw.Draw(picture)
+    x, widths, gaps = 80, (2, 3, 5, 7, 3, 2, 5), (3, 2, 5, 3)
+    for k in range(20):  # bars of varied widths and gaps, each one a fine "1"
+        draw.rectangle([x, 100, x + widths[k % 7], 260], fill=30)
+        x += widths[k % 7] + gaps[k % 4]
+    answer = predictor.predict(picture)
+    assert answer.reason == NOT_A_DIGIT and answer.digits == "" and answer.box is not None
+
+
+def test_only_long_rows_of_one_digit_are_repeated_marks():
+    assert repeated_marks([1] * REPEATED_MARKS) and repeated_marks([0] * (REPEATED_MARKS + 3))
+    assert not repeated_marks([1] * (REPEATED_MARKS - 1))  # "1111", "777": numbers people write
+    assert not repeated_marks([1] * (REPEATED_MARKS - 1) + [7])

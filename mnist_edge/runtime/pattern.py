@@ -21,6 +21,7 @@ from .locate import Strokes, ink_threshold
 
 PATTERN_SHARE = 0.2  # the digits hold less than this fraction of the picture's stroke ink: a piece of a pattern
 SOLID_WIDTHS = 3  # ink wider than this many of the digits' stroke widths is a solid region, not strokes
+REPEATED_MARKS = 8  # a row of at least this many marks all read as one digit is a pattern, not a number
 
 
 def part_of_a_pattern(ink: np.ndarray, groups: list[Strokes], digits: list[Strokes]) -> bool:
@@ -54,3 +55,10 @@ def part_of_a_pattern(ink: np.ndarray, groups: list[Strokes], digits: list[Strok
     solid = cv2.morphologyEx(other_ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
     other_stroke_ink = cv2.countNonZero(other_ink) - cv2.countNonZero(other_ink & solid)
     return digit_ink < PATTERN_SHARE * (digit_ink + other_stroke_ink)
+
+
+def repeated_marks(labels: list[int]) -> bool:
+    """True when a row's digits are REPEATED_MARKS or more, all read as the same digit: the bars of a
+    barcode, a fence or stripes ("11111111…"), a string of beads or rings ("0000…"), which hold all the
+    picture's ink, so ``part_of_a_pattern`` cannot tell. Numbers people write are shorter or vary."""
+    return len(labels) >= REPEATED_MARKS and len(set(labels)) == 1

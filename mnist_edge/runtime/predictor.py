@@ -18,6 +18,7 @@ from ..errors import ModelError, UsageError, first_line
 from ..limits import MAX_MODEL_BYTES, MAX_THREADS_PER_CORE, FileRefused, max_threads, read_regular_file
 from . import integrity
 from .card import card_from_metadata, validate_card
+from .pattern import repeated_marks
 from .preprocess import (
     Digits,
     ImageSource,
@@ -325,6 +326,8 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
     if any(rejected) and trust.rejects_number([p.probabilities for p in each], rejected):
         return Prediction(None, None, None, box, pixels, "", NOT_A_DIGIT, ())
     digits = tuple(_digit_of_number(p) for p in each)
+    if repeated_marks([d.label for d in digits]):
+        return Prediction(None, None, None, box, pixels, "", NOT_A_DIGIT, ())
     return Prediction(
         label=None,
         confidence=min(d.confidence for d in digits),

@@ -1,0 +1,93 @@
+"""Non-digits of kinds neither the training recipe nor ``non_digit_sets.py`` has: how many are refused.
+
+    python benchmarks/more_non_digits.py [--per-kind 30] [--seed 3] [--model M]
+
+Barcodes (bars of varied widths), QR-like grids, and single letters of scripts other than Latin (Thai,
+Hebrew, Arabic; Debian's ``fonts-noto-*``, a kind is skipped when its font is missing), drawn on
+light paper, slightly blurred. Prints per kind how many ``Predictor.predict`` answers with no digit
+("not a digit" or "no digit found") and what the others were read as. Seeded: same seed, same pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mnist_edge.runtime import Predictor  # noqa: E402
+
+NOTO = Path("/usr/share/fonts/truetype/noto")
+SCRIPTS = {  # kind: (font file, letters)
+    "thai letters": ("NotoSansThai-Regular.ttf", "กขคงจฉชซญฎฏฐฑฒณดตถทธนบปผฝพฟภมยรลวศษสหฬอฮ"),
+    "hebrew letters": ("NotoSerifHebrew-Bold.ttf", "אבגדהוזחטיכלמנסעפצקרשת"),
+    "arabic letters": ("NotoNaskhArabic-Bold.ttf", "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"),
+}
+
+
+def paper() -> Image.Image:
+    return Image.new("L", (480, 360), 230)
+
+
+def barcode(rng: random.Random) -> Image.Image:
+    picture = paper()
+    draw, x = ImageDraw.Draw(picture), rng.randint(50, 110)
+    while x < 400:
+        width = rng.choice((2, 3, 5, 7))
+        draw.rectangle([x, 100, x + width, 260], fill=30)
+        x += width + rng.choice((2, 3, 5))
+    return picture.filter(ImageFilter.GaussianBlur(0.7))
+
+
+def qr_grid(rng: random.Random) -> Image.Image:
+    picture, cell, x0, y0 = paper(), 8, rng.randint(100, 200), rng.randint(60, 110)
+    draw = ImageDraw.Draw(picture)
+    for i in range(21):
+        for j in range(21):
+            if rng.random() < 0.5:
+                draw.rectangle(
+                    [x0 + i * cell, y0 + j * cell, x0 + (i + 1) * cell - 1, y0 + (j + 1) * cell - 1], fill=20
+                )
+    for ci, cj in ((0, 0), (14, 0), (0, 14)):  # the three finder squares
+        box = [x0 + ci * cell, y0 + cj * cell, x0 + (ci + 7) * cell - 1, y0 + (cj + 7) * cell - 1]
+        draw.rectangle(box, outline=20, width=cell)
+    return picture.filter(ImageFilter.GaussianBlur(0.7))
+
+
+def letter_of(font_path: Path, letters: str):
+    def make(rng: random.Random) -> Image.Image:
+        picture = paper()
+        font = ImageFont.truetype(str(font_path), rng.randint(90, 160))
+        ImageDraw.Draw(picture).text(
+            (rng.randint(60, 200), rng.randint(40, 120)), rng.choice(letters), fill=25, font=font
+        )
+        return picture.filter(ImageFilter.GaussianBlur(0.7))
+
+    return make
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--per-kind", type=int, default=30)
+    p.add_argument("--seed", type=int, default=3)
+    p.add_argument("--model", default=None, help="ONNX model [default: the shipped int8 model]")
+    a = p.parse_args(argv)
+    predictor = Predictor(a.model)
+    kinds = {"barcodes": barcode, "QR-like grids": qr_grid}
+    kinds |= {k: letter_of(NOTO / f, s) for k, (f, s) in SCRIPTS.items() if (NOTO / f).is_file()}
+    print(f"{'kind':<16}{'no digit':>10}  read as")
+    for name, make in kinds.items():
+        rng = random.Random(f"{a.seed}:{name}")
+        answers = [predictor.predict(make(rng)).digits for _ in range(a.per_kind)]
+        refused = sum(answer == "" for answer in answers)
+        print(f"{name:<16}{refused:>6}/{a.per_kind:<3}  {' '.join(x for x in answers if x)[:60]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
