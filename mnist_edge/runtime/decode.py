@@ -264,9 +264,7 @@ def _from_image(img: Image.Image, data: bytes | None) -> Picture:
     jpeg = img.format == "JPEG" and data is not None
     try:
         if jpeg:  # decode at 1/2, 1/4 or 1/8 (libjpeg scales while decoding), luminance only
-            scale = 1
-            while scale < 8 and min(w, h) // (scale * 2) >= WORK_MIN_SHORT:
-                scale *= 2
+            scale = _jpeg_reduction(w, h)
             img.draft("L", (w // scale, h // scale))
         if img.format == "TIFF":
             with c_stderr_muted():  # libtiff prints its complaints about damaged files to stderr itself
@@ -309,10 +307,7 @@ def _turbo_jpeg(data: bytes) -> Picture | None:
                 orientation = _orientation(_open(data))
             except ImageError:
                 return None
-    scale = 1
-    while scale < 8 and min(w, h) // (scale * 2) >= WORK_MIN_SHORT:
-        scale *= 2
-    fine = _turbo_gray(data, (w, h), scale, orientation)
+    fine = _turbo_gray(data, (w, h), _jpeg_reduction(w, h), orientation)
     if fine is None:
         return None
     width, height = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
@@ -320,9 +315,17 @@ def _turbo_jpeg(data: bytes) -> Picture | None:
     return Picture(gray, width / gray.shape[1], (width, height), fine, data, orientation, turbo=True)
 
 
+def _jpeg_reduction(w: int, h: int) -> int:
+    """How much a JPEG is reduced while it is decoded (1, 2, 4 or 8): as much as keeps WORK_MIN_SHORT."""
+    scale = 1
+    while scale < 8 and min(w, h) // (scale * 2) >= WORK_MIN_SHORT:
+        scale *= 2
+    return scale
+
+
 def _turbo_gray(data: bytes, stored: tuple[int, int], scale: int, orientation: int) -> np.ndarray | None:
     """The luminance of a gray or YCbCr JPEG (``stored``: its width and height in the file) at
-    1/``scale`` (1, 2, 4 or 8), upright, through TurboJPEG; None without the extra or on any complaint."""
+    1/``scale`` (1, 2, 4 or 8), upright, through TurboJPEG; None when simplejpeg cannot load or complains."""
     if simplejpeg is None:
         return None
     w, h = stored

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import NamedTuple
 
 import cv2
@@ -162,7 +163,7 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Di
         return Digits((), "no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")
     digits = digits_in_row(groups, ink) if row else groups[:1]
     if row and part_of_a_pattern(ink, groups, digits):
-        looked = tuple(f(d.box[k] for d in digits) for k, f in enumerate((min, min, max, max)))
+        looked = reduce(joined, digits).box  # where it looked: the picked strokes' box
         return Digits((), NOT_A_DIGIT, box=_scaled(looked, picture.scale, picture.size))
     cropped = [(d, _crop(picture, d, ink, dark)) for d in digits]
     kept = [d for d, r in cropped if r is not None]

@@ -128,10 +128,7 @@ def halves(g: Strokes, ink: np.ndarray) -> list[Strokes] | None:
     gw, gh = x1 - x0, y1 - y0
     if gw <= HALVES_ASPECT * gh:
         return None
-    mask = np.zeros((gh, gw), np.uint8)
-    cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
-    inside = ink[y0:y1, x0:x1]
-    mask[inside < HOLE_LEVEL * float(inside[mask > 0].max(initial=0))] = 0
+    mask, _ = _stroke_masks(g, ink)
     reach = max(1, int(gw * HALVES_REACH))
     lo, hi = max(1, gw // 2 - reach), min(gw - 1, gw // 2 + reach + 1)
     if hi <= lo:
@@ -376,14 +373,7 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | Non
     height = max(gh, digit_h)
     if len(g.contours) < 2 and gw <= SPLIT_ASPECT * height:
         return [g]  # one stroke no wider than a digit
-    mask = np.zeros((gh, gw), np.uint8)
-    cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
-    core = mask  # the strokes' cores: where a column's strokes are counted
-    if ink is not None:
-        inside = ink[y0:y1, x0:x1]
-        peak = float(inside[mask > 0].max(initial=0))
-        mask[inside < HOLE_LEVEL * peak] = 0
-        core = mask * (inside >= CORE_LEVEL * peak)
+    mask, core = _stroke_masks(g, ink)
     columns = mask.sum(axis=0)
     total = float(mask.sum())
     spans = _merge_small(mask, _blank_separated(columns), gh, total)
@@ -402,6 +392,22 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | Non
         if all(_digit_sized(p, gh, total, tallest) for p in pieces):
             return [p[0] for p in pieces]
     return [g]
+
+
+def _stroke_masks(g: Strokes, ink: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(the group's ink, the strokes' cores: where a column's strokes are counted), 0/1 over its box.
+
+    The group's outer contours, filled; with ``ink`` (the picture's ink map), the loops' holes, which
+    the outer contours fill, are opened again, and the cores are the ink darker than CORE_LEVEL."""
+    x0, y0, x1, y1 = g.box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.drawContours(mask, list(g.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+    if ink is None:
+        return mask, mask
+    inside = ink[y0:y1, x0:x1]
+    peak = float(inside[mask > 0].max(initial=0))
+    mask[inside < HOLE_LEVEL * peak] = 0
+    return mask, mask * (inside >= CORE_LEVEL * peak)
 
 
 def _leaning_one(g: Strokes) -> list[Strokes]:
