@@ -318,6 +318,26 @@ def perspective_coeffs(quad, W: int, H: int) -> list[float]:
     return [float(c) for c in np.linalg.solve(np.asarray(rows, float), np.asarray(rhs, float))]
 
 
+def lay_table(paper: Image.Image, side: str, depth: float, color, tex: np.ndarray, rot) -> Image.Image:
+    """``paper`` with a table beyond its edge at ``side``, ``depth`` of the frame deep; ``rot`` maps the
+    paper's coordinates (relative to the centre) to the frame's."""
+    RW, RH = paper.size
+    big = 2 * math.hypot(RW, RH)
+    d = depth * (RW if side in ("left", "right") else RH)
+    if side == "left":
+        poly = [(-big, -big), (-RW / 2 + d, -big), (-RW / 2 + d, big), (-big, big)]
+    elif side == "right":
+        poly = [(RW / 2 - d, -big), (big, -big), (big, big), (RW / 2 - d, big)]
+    elif side == "top":
+        poly = [(-big, -big), (big, -big), (big, -RH / 2 + d), (-big, -RH / 2 + d)]
+    else:
+        poly = [(-big, RH / 2 - d), (big, RH / 2 - d), (big, big), (-big, big)]
+    mask = Image.new("L", (RW, RH), 0)
+    ImageDraw.Draw(mask).polygon([rot(px, py) for px, py in poly], fill=255)
+    wood = Image.merge("RGB", [Image.fromarray(to_uint8(tex * v)).resize((RW, RH), Image.BICUBIC) for v in color])
+    return Image.composite(wood, paper, mask)
+
+
 def make_photo(img28, rng: np.random.Generator, ink_fn=None, max_angle: float = 10.0):
     """A phone photo of one handwritten digit on paper.
 
@@ -389,24 +409,9 @@ def make_photo(img28, rng: np.random.Generator, ink_fn=None, max_angle: float = 
         tcol = str(rng.choice(list(TABLES)))
         table = (side, depth)
         params["table"] = {"side": side, "depth": round(depth, 3), "color": tcol}
-        big = 2 * math.hypot(RW, RH)
-        d = depth * (RW if side in ("left", "right") else RH)
-        if side == "left":
-            poly = [(-big, -big), (-RW / 2 + d, -big), (-RW / 2 + d, big), (-big, big)]
-        elif side == "right":
-            poly = [(RW / 2 - d, -big), (big, -big), (big, big), (RW / 2 - d, big)]
-        elif side == "top":
-            poly = [(-big, -big), (big, -big), (big, -RH / 2 + d), (-big, -RH / 2 + d)]
-        else:
-            poly = [(-big, RH / 2 - d), (big, RH / 2 - d), (big, big), (-big, big)]
-        tmask = Image.new("L", (RW, RH), 0)
-        ImageDraw.Draw(tmask).polygon([rot(px, py) for px, py in poly], fill=255)
         tex = rng.uniform(0.85, 1.15, (max(2, RH // 24), max(2, RW // 24)))
-        tcolor = Image.merge(
-            "RGB", [Image.fromarray(to_uint8(tex * v)).resize((RW, RH), Image.BICUBIC) for v in TABLES[tcol]]
-        )
-        scene = Image.composite(tcolor, scene, tmask)
-        del tcolor, tmask
+        paper_only = scene
+        scene = lay_table(paper_only, side, depth, TABLES[tcol], tex, rot)
 
     # the digit, rotated with the scene, fully inside the frame and clear of the table
     if ink_fn is None:
@@ -416,6 +421,7 @@ def make_photo(img28, rng: np.random.Generator, ink_fn=None, max_angle: float = 
     mask = ink_layer(alpha, rng, float(rng.uniform(0.05, 0.25))).rotate(angle, resample=Image.BICUBIC, expand=True)
     mw, mh = mask.size
     margin = 0.03 * RS
+    clear = table is None
     for _attempt in range(200):
         x = int(rng.integers(int(margin), max(int(margin) + 1, int(RW - margin - mw))))
         y = int(rng.integers(int(margin), max(int(margin) + 1, int(RH - margin - mh))))
@@ -425,7 +431,21 @@ def make_photo(img28, rng: np.random.Generator, ink_fn=None, max_angle: float = 
         lim = depth * (RW if side in ("left", "right") else RH) * 1.3 + 0.02 * RS
         gap = {"left": x, "right": RW - x - mw, "top": y, "bottom": RH - y - mh}[side]
         if gap > lim:
+            clear = True
             break
+    if not clear:  # a wide row finds no place clear of the table: ink is never on the table, so narrow it
+        side, _ = table
+        x = int(margin) if side == "right" else max(int(margin), int(RW - margin - mw))
+        y = int(margin) if side == "bottom" else max(int(margin), int(RH - margin - mh))
+        gap = {"left": x, "right": RW - x - mw, "top": y, "bottom": RH - y - mh}[side]
+        depth = (gap - 0.02 * RS) / (1.3 * (RW if side in ("left", "right") else RH))
+        if depth >= 0.01:
+            scene = lay_table(paper_only, side, depth, TABLES[tcol], tex, rot)
+            params["table"]["depth"] = round(depth, 3)
+        else:
+            scene = paper_only
+            del params["table"]
+        params["table_narrowed"] = True
     ink_color = tuple(int(v) for v in to_uint8(np.asarray(INKS[ink], np.float32) + rng.uniform(-10, 10, 3)))
     scene.paste(ink_color, (x, y, x + mw, y + mh), mask)
     layer = Image.new("L", (RW, RH), 0)

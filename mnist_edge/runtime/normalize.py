@@ -18,6 +18,9 @@ WIDTH_SCALE = 40  # the digit's long side while its stroke width is measured and
 MNIST_STROKE = 4.9  # median stroke width of MNIST test digits at that scale (2·area / perimeter)
 THIN, THICK = 0.65, 1.5  # strokes outside these multiples of MNIST_STROKE are adjusted
 INK_LEVEL = 0.35  # the ink level that outlines a stroke when its width is measured
+TINY_PICTURE = 24  # whole pictures smaller than this (a side) are enlarged (cubic) before reading…
+TINY_ENLARGED = 32  # …to at least this many pixels a side
+BLOCKY_MAX = 2048  # pictures larger than this (a side) are never checked for pixel repetition
 BORDER_DARK = 25  # an MNIST-like picture's border pixels are mostly at or below this gray level
 _DARK_BYTES = bytes(range(BORDER_DARK + 1))
 # per pixel of a 28×28 (row-major): 1, x, y; ``pixels @ _ONE_X_Y`` is the moments m00, m10, m01
@@ -97,12 +100,40 @@ def center_by_mass(small: np.ndarray) -> np.ndarray:
     return np.divide(field, peak, out=field) if peak > 0 else field
 
 
+def native_pixels(gray: np.ndarray, most: int) -> np.ndarray | None:
+    """A picture whose every pixel is a k×k block of one gray level (a tiny digit enlarged by pixel
+    repetition, "nearest neighbour"), back at its own size when that is at most ``most`` a side; else None.
+
+    Read at the enlarged size, the blocks' corners are strokes of their own: a diagonal of blocks
+    falls apart into pieces, and a digit into a pattern. Exact blocks only (a lossless picture): a
+    photo's sensor noise never repeats, and a smooth picture is not cut into equal blocks.
+    """
+    h, w = gray.shape
+    if max(h, w) <= most or max(h, w) > BLOCKY_MAX or min(h, w) < 2:
+        return None
+    if not (np.array_equal(gray[0], gray[1]) and np.array_equal(gray[:, 0], gray[:, 1])):
+        return None  # the cheapest refusal first: most pictures end here
+    for k in range(min(h, w) // 2, -(-max(h, w) // most) - 1, -1):  # the largest block first
+        if k < 2 or h % k or w % k:
+            continue
+        small = gray[::k, ::k]
+        if np.array_equal(np.repeat(np.repeat(small, k, axis=0), k, axis=1), gray):
+            return np.ascontiguousarray(small)
+    return None
+
+
 def whole_picture_digit(gray: np.ndarray) -> np.ndarray | None:
     """A small picture that is all digit (a low-resolution crop): global paper/ink levels, no search.
 
     Polarity from the border (paper), contrast stretched between paper and the brightest ink, ink
-    found with Otsu's threshold, then the usual 20 px box and centre of mass.
+    found with Otsu's threshold, then the usual 20 px box and centre of mass. A picture under
+    TINY_PICTURE a side (an 8×8 digit) is first enlarged smoothly: on a handful of pixels the
+    threshold and the crop would cut through the digit's soft edges, which carry most of its shape.
     """
+    h, w = gray.shape
+    if max(h, w) < TINY_PICTURE:  # a few pixels a side: threshold and crop between pixels, not on them
+        k = -(-TINY_ENLARGED // max(h, w))
+        gray = cv2.resize(gray, (w * k, h * k), interpolation=cv2.INTER_CUBIC)
     g = gray.astype(np.float32) / 255.0
     border = np.concatenate([g[0], g[-1], g[1:-1, 0], g[1:-1, -1]]) if min(g.shape) >= 3 else g.reshape(-1)
     if float(np.median(border)) > 0.5:

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ImageError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
 from .locate import Strokes, find_strokes, ink_map
-from .normalize import digit_tensor, looks_like_mnist, whole_picture_digit
+from .normalize import digit_tensor, looks_like_mnist, native_pixels, whole_picture_digit
 from .pattern import part_of_a_pattern
 from .row import digits_in_row, halves, joinable, joined
 from .trust import NOT_A_DIGIT
@@ -153,6 +153,9 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Di
     width, height = picture.size
     if not mnist_checked and looks_like_mnist(gray):
         return Digits((Reading(mnist_tensor(gray), (0, 0, width, height), gray),))
+    native = native_pixels(gray, WHOLE_PICTURE_PX)
+    if native is not None:  # a tiny digit enlarged block by block: read at its own size
+        gray = native
     if max(gray.shape) <= WHOLE_PICTURE_PX:
         tensor = whole_picture_digit(gray)
         if tensor is None:
