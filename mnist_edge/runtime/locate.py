@@ -30,6 +30,7 @@ ROW_ASPECT = 1.5  # a best group this many times wider than tall is a row of dig
 BROKEN_STROKE_GAP = 0.35  # of the larger stroke's size: pieces of a similar weight this close are one digit
 BROKEN_STROKE_WEIGHT = 0.08  # …"similar": the smaller has at least this fraction of the larger's ink
 DIGIT_MAX_SIZE = 0.5  # of the short side: …and neither is larger than a digit can be (edges, shadows)
+FRAME_INNER = 0.5  # of a closed outline's height: a stroke this tall inside it makes it a frame (a box, a circle)
 LINE_LENGTH = 0.25  # of the short side: a stroke longer than this,…
 LINE_STRAIGHTNESS = 0.25  # …whose box is this much narrower than long (straight, within ~14°),…
 LINE_THINNESS = 0.08  # …and thinner than this fraction of its length is a line, not part of a digit,
@@ -136,12 +137,45 @@ def ink_threshold(peak: int) -> int:
 
 def _groups_at(ink: np.ndarray, threshold: int, short: int) -> list[Strokes]:
     _, mask = cv2.threshold(ink, threshold, 255, cv2.THRESH_BINARY)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    strokes = [s for s in map(_stroke, contours) if s is not None]
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    strokes = [s for s in map(_stroke, _unframed(contours, hierarchy)) if s is not None]
     h, w = ink.shape
     not_lines = [s for s in strokes if not _is_line(s, w, h)]
     # a picture of nothing but one long thin stroke (a hairline "1" close up) keeps it
     return _group(not_lines or strokes, max(2, round(short * STROKE_GAP)), short, (w, h))
+
+
+def _unframed(contours: tuple, hierarchy: np.ndarray | None) -> list[np.ndarray]:
+    """The outer contours of the ink, with every frame replaced by the strokes inside it.
+
+    A frame is ink drawn around a digit: a box, a circle, a form's row of boxes. Its outer contour
+    holds the digit inside one of its holes, where an outer contour alone would never see it. An
+    outer contour is taken for a frame when a stroke inside one of its holes is at least FRAME_INNER
+    of its height (a dotted zero's dot, a face's eyes and mouth are far smaller than that).
+    ``hierarchy`` is OpenCV's RETR_TREE hierarchy: [next, previous, first child, parent] per contour.
+    """
+    if hierarchy is None:
+        return []
+    parent = hierarchy[0][:, 3]
+    if parent.max() < 0:
+        return list(contours)  # no holes at all
+    grandparent = np.where(parent >= 0, parent[parent], -2)  # parent[-1] is harmless: masked by the where
+    outer = parent == -1
+    if grandparent.max() < 0:
+        return [contours[i] for i in np.flatnonzero(outer)]  # nothing inside a hole (the common picture)
+    # inside a hole of an outer contour: the parent is a hole, whose parent is outer
+    inside = np.flatnonzero((grandparent >= 0) & (parent[np.maximum(grandparent, 0)] == -1))
+    frames = set()
+    for i in inside.tolist():
+        frame = int(grandparent[i])
+        if (
+            frame not in frames
+            and cv2.boundingRect(contours[i])[3] >= FRAME_INNER * cv2.boundingRect(contours[frame])[3]
+        ):
+            frames.add(frame)
+    kept = [i for i in np.flatnonzero(outer).tolist() if i not in frames]
+    kept += [i for i in inside.tolist() if int(grandparent[i]) in frames]
+    return [contours[i] for i in sorted(kept)]
 
 
 def _frame_artifact(g: Strokes, w: int, h: int) -> bool:
