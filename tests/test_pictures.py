@@ -143,6 +143,18 @@ def test_rgba_arrays_and_images_read_transparency_as_paper(sample):
     assert np.corrcoef(by_bytes, preprocess(sample.x_test[1]))[0, 1] > 0.8
 
 
+def test_light_ink_on_a_transparent_canvas_is_read_on_black(predictor, sample):
+    """White strokes on a transparent canvas (a drawing pad for a dark page) vanish on white paper."""
+    for digit, label in zip(sample.x_test[:10], sample.y_test[:10], strict=True):
+        big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.BILINEAR))
+        rgba = np.dstack([np.full_like(big, 255)] * 3 + [big])  # white everywhere, opaque only where drawn
+        for source in (rgba, encoded(Image.fromarray(rgba, "RGBA"))):
+            assert predictor.predict(source).digits == str(label)
+    blank = np.zeros((64, 64, 4), np.uint8)  # transparent all over: still blank
+    with pytest.raises(ImageError, match="blank"):
+        preprocess(blank)
+
+
 def test_a_pil_image_gets_its_exif_orientation_like_its_file(photos):
     data = photos[0][0]
     upright = Image.open(io.BytesIO(data))

@@ -39,6 +39,7 @@ MAX_DECODED_BYTES = (
     128 * 1024 * 1024
 )  # declared pixels × bytes per pixel of the decoded mode (a 6000×6000 RGBA PNG is over)
 MAX_ASPECT = 50  # a picture longer than this times its width (or the reverse) holds no digit
+MIN_CONTRAST = 16  # gray levels: a transparent picture with less on white than this is looked at on black
 WORK_MIN_SHORT = 200  # the working image keeps at least this short side (when the picture has it)
 
 cv2.setNumThreads(1)  # pictures are small: OpenCV's own thread pool only adds overhead and contention
@@ -387,9 +388,22 @@ def _gray_of(img: Image.Image) -> np.ndarray:
 
 
 def _over_white(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Composite a gray image with an alpha channel on white paper (transparent reads as paper)."""
+    """Composite a gray image with an alpha channel on white paper (transparent reads as paper).
+
+    Light ink on a transparent canvas (white strokes drawn for a dark page, as many MNIST drawing
+    pads do) vanishes on white: when the composite is blank but the alpha channel is not, the
+    picture is composited on black instead, where that ink shows.
+    """
     g = gray.astype(np.uint16) * alpha + 255 * (255 - alpha.astype(np.uint16))
-    return ((g + 127) // 255).astype(np.uint8)
+    on_white = ((g + 127) // 255).astype(np.uint8)
+    if _spread(on_white) >= MIN_CONTRAST or _spread(alpha) < MIN_CONTRAST:
+        return on_white
+    return ((gray.astype(np.uint16) * alpha + 127) // 255).astype(np.uint8)
+
+
+def _spread(a: np.ndarray) -> int:
+    low, high, _, _ = cv2.minMaxLoc(a)
+    return int(high - low)
 
 
 def _orientation(img: Image.Image) -> int:
