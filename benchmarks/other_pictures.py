@@ -1,0 +1,129 @@
+"""Digits in pictures the picture sets do not draw: a few pixels a side, enlarged block by block, inside a
+box, a form's row of boxes or a circle, white ink on a transparent canvas. How many are read right.
+
+    python benchmarks/other_pictures.py [--per-kind 200] [--seed 0] [--data DIR] [--optdigits FILE]
+
+Every picture is built from MNIST *test* digits (seeded, the same pictures on every run) and read by
+``Predictor.predict`` from its encoded bytes; a number in a row of boxes counts only when the whole
+string is right. ``--optdigits`` also scores real handwriting from 43 other writers: the 1,797 8×8
+digits of the UCI "optdigits" set (scikit-learn's ``sklearn/datasets/data/digits.csv.gz``), at their
+own 8×8 and enlarged ×16 block by block.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mnist_edge.runtime import Predictor  # noqa: E402
+from mnist_edge.training.data import load_mnist  # noqa: E402
+
+PAPER, INK, CELL = 235, 30, 90
+
+
+def encoded(picture: Image.Image | np.ndarray, fmt: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    (picture if isinstance(picture, Image.Image) else Image.fromarray(picture)).save(out, fmt, quality=88)
+    return out.getvalue()
+
+
+def tiny(digit: np.ndarray, side: int) -> np.ndarray:
+    """Dark on white, area-averaged to side × side (what a scanner at a few dots per digit gives)."""
+    return cv2.resize(255 - digit, (side, side), interpolation=cv2.INTER_AREA)
+
+
+def blocky(gray: np.ndarray, k: int = 16) -> np.ndarray:
+    return np.repeat(np.repeat(gray, k, axis=0), k, axis=1)
+
+
+def on_paper(digits, rng: np.random.Generator, frame: str) -> bytes:
+    """Digits written side by side on paper, in a box per digit (``box``: one, ``comb``: a row) or a circle."""
+    canvas = np.full((360, 640), PAPER, np.float32)
+    x0, y0 = int(rng.integers(60, 640 - 60 - len(digits) * CELL)), int(rng.integers(40, 220))
+    for k, digit in enumerate(digits):
+        ink = cv2.resize(digit, (84, 84), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        x, y = x0 + k * CELL + 3, y0 + 3
+        canvas[y : y + 84, x : x + 84] = canvas[y : y + 84, x : x + 84] * (1 - ink) + INK * ink
+    picture = Image.fromarray(canvas.astype(np.uint8))
+    draw = ImageDraw.Draw(picture)
+    x1, y1 = x0 + len(digits) * CELL + 2, y0 + CELL + 2
+    if frame == "circle":
+        draw.ellipse([x0 - 12, y0 - 12, x1 + 10, y1 + 10], outline=INK, width=3)
+    else:
+        draw.rectangle([x0 - 4, y0 - 4, x1, y1], outline=60, width=2)
+        for k in range(1, len(digits)):
+            draw.line([x0 + k * CELL - 2, y0 - 4, x0 + k * CELL - 2, y1], fill=60, width=2)
+    return encoded(picture.filter(ImageFilter.GaussianBlur(0.7)), "JPEG")
+
+
+def transparent(digit: np.ndarray) -> bytes:
+    """White strokes on a transparent 280×280 canvas, as a drawing pad for a dark page saves them."""
+    alpha = np.asarray(Image.fromarray(digit).resize((280, 280), Image.BILINEAR))
+    return encoded(np.dstack([np.full_like(alpha, 255)] * 3 + [alpha]))
+
+
+def kinds(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n: int) -> dict[str, list[tuple[bytes, str]]]:
+    pick = rng.choice(len(x), n, replace=False)
+    singles = [(x[i], str(y[i])) for i in pick]
+    rows = [rng.choice(len(x), 4, replace=False) for _ in range(n // 4)]
+    return {
+        "8×8": [(encoded(tiny(d, 8)), t) for d, t in singles],
+        "10×10": [(encoded(tiny(d, 10)), t) for d, t in singles],
+        "12×12": [(encoded(tiny(d, 12)), t) for d, t in singles],
+        "8×8 enlarged ×16 block by block": [(encoded(blocky(tiny(d, 8))), t) for d, t in singles],
+        "in a box": [(on_paper([d], rng, "box"), t) for d, t in singles],
+        "in a circle": [(on_paper([d], rng, "circle"), t) for d, t in singles],
+        "4 digits in a row of boxes": [(on_paper(x[r], rng, "comb"), "".join(map(str, y[r]))) for r in rows],
+        "white on a transparent canvas": [(transparent(d), t) for d, t in singles],
+    }
+
+
+def optdigits(path: Path) -> dict[str, list[tuple[bytes, str]]]:
+    rows = np.loadtxt(gzip.open(path), delimiter=",")
+    images = 255 - (rows[:, :64].reshape(-1, 8, 8) * 255 / 16).round().astype(np.uint8)  # dark on white
+    labels = [str(int(v)) for v in rows[:, 64]]
+    return {
+        "optdigits 8×8 (UCI, 43 writers)": [(encoded(a), t) for a, t in zip(images, labels, strict=True)],
+        "optdigits enlarged ×16 block by block": [(encoded(blocky(a)), t) for a, t in zip(images, labels, strict=True)],
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--per-kind", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=None, help="MNIST data [default: as mnist-edge train]")
+    p.add_argument("--optdigits", type=Path, default=None, help="scikit-learn's digits.csv.gz")
+    p.add_argument("--json", type=Path, default=None)
+    a = p.parse_args(argv)
+    mnist = load_mnist(a.data)
+    sets = kinds(mnist.x_test, mnist.y_test, np.random.default_rng(a.seed), a.per_kind)
+    if a.optdigits is not None:
+        sets.update(optdigits(a.optdigits))
+    predictor = Predictor(threads=1)
+    results = {}
+    print(f"{'pictures':<40} {'n':>5} {'right':>7} {'no digit':>9}")
+    for kind, pictures in sets.items():
+        answers = [predictor.predict(data).digits for data, _ in pictures]
+        right = sum(got == want for got, (_, want) in zip(answers, pictures, strict=True)) / len(pictures)
+        none = sum(got == "" for got in answers) / len(pictures)
+        results[kind] = {"n": len(pictures), "right": round(right, 4), "no_digit": round(none, 4)}
+        print(f"{kind:<40} {len(pictures):>5} {right:>7.1%} {none:>9.1%}")
+    if a.json:
+        a.json.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
