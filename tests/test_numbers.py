@@ -12,6 +12,9 @@ from PIL import Image
 
 from conftest import run_cli
 from mnist_edge.runtime import format_line, predict_files, prediction_record, read_digits
+from mnist_edge.runtime.locate import find_strokes
+from mnist_edge.runtime.preprocess import _zoomed, decode_picture
+from mnist_edge.runtime.row import digits_in_row
 
 pytestmark = pytest.mark.runtime
 
@@ -341,3 +344,26 @@ def test_a_doubtful_digit_is_not_read_as_two(sample, clean_right, predictor):
     indices, number = pick(clean_right, "325")
     data, _ = row_picture([], [0.4, -0.2], inks=[ink(sample.x_test[i]) for i in indices])
     assert predictor.predict(data).digits == number
+
+
+def test_a_small_row_on_a_big_page_is_read_again_close_up(sample, clean_right, predictor):
+    """Digits a tenth of the picture's short side (a dozen pixels in the working image) are found and
+    cut again in a finer view of the row alone; their boxes are still in the picture's pixels."""
+    indices, number = pick(clean_right, "4097")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    page = np.zeros((1800, 2400), np.float32)
+    x, starts = 900, []
+    for a in inks:
+        starts.append(x)
+        page[1000 : 1000 + HEIGHT, x : x + a.shape[1]] = a
+        x += a.shape[1] + HEIGHT // 3
+    buffer = io.BytesIO()
+    Image.fromarray((235 - page * 210).astype(np.uint8)).save(buffer, "JPEG", quality=90)
+    picture = decode_picture(buffer.getvalue())
+    ink_map, _, groups = find_strokes(picture.gray)
+    assert _zoomed(picture, digits_in_row(groups, ink_map)) is not None  # the close-up read it
+    result = predictor.predict(buffer.getvalue())
+    assert result.digits == number
+    assert all(
+        abs(r.box[0] - s) <= 10 and abs(r.box[1] - 1000) <= 10 for r, s in zip(result.readings, starts, strict=True)
+    )

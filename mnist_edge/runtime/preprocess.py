@@ -48,6 +48,9 @@ __all__ = [
 CROP_FROM_WORKING_PX = 32  # a digit at least this large (long side, working pixels) is cropped from the working image
 MIN_SOURCE_PX = 16  # …else from the finer decode, or decoded again when it is smaller than this there
 WHOLE_PICTURE_PX = 64  # a picture no larger than this is taken as one digit, cropped (low resolution)
+ZOOM_BELOW = 24  # working pixels: a row of digits less tall than this is read again in a finer view…
+ZOOM_TO = 48  # …where they are about this tall…
+ZOOM_MARGIN = 1.0  # …with this many digit heights of the picture around the row
 CROP_MARGIN = 0.5  # of the digit's long side: paper around the digit when its ink is measured again
 SMOOTH_MIN_DIGIT = 40  # digits at least this large (long side, pixels) are smoothed against sensor noise
 _GRAY_TO_FLOAT = np.arange(256, dtype=np.float32) / np.float32(255.0)  # gray level → the model's input value
@@ -148,7 +151,7 @@ def _named(e: ImageError, source: ImageSource) -> ImageError:
     return e
 
 
-def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Digits:
+def _read(picture: Picture, row: bool = True, mnist_checked: bool = False, kernel: int | None = None) -> Digits:
     gray = picture.gray
     width, height = picture.size
     if not mnist_checked and looks_like_mnist(gray):
@@ -161,10 +164,14 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Di
         if tensor is None:
             return Digits((), "no digit found (blank image)")
         return Digits((Reading(tensor.reshape(-1), (0, 0, width, height)),))
-    ink, dark, groups = find_strokes(gray)
+    ink, dark, groups = find_strokes(gray, kernel)
     if not groups:
         return Digits((), "no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")
     digits = digits_in_row(groups, ink) if row else groups[:1]
+    if row and len(digits) > 1:
+        zoomed = _zoomed(picture, digits)
+        if zoomed is not None:
+            return zoomed
     if row and part_of_a_pattern(ink, groups, digits):
         looked = reduce(joined, digits).box  # where it looked: the picked strokes' box
         return Digits((), NOT_A_DIGIT, box=_scaled(looked, picture.scale, picture.size))
@@ -176,6 +183,43 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False) -> Di
     if len(readings) == 1:
         return Digits(readings)
     return Digits(readings, alternatives=_alternatives(picture, kept, ink, dark))
+
+
+def _zoomed(picture: Picture, digits: list[Strokes]) -> Digits | None:
+    """A row of small digits read again in a finer view of the row alone, or None.
+
+    Found in the working image, digits a dozen pixels tall lose their paler strokes to the threshold
+    and their outlines are too coarse to mark the ink of a finer crop; looked for again where they
+    are ZOOM_TO pixels tall, they are found and cut as any row. Kept when it reads two digits at least.
+    """
+    height = float(np.median([d.box[3] - d.box[1] for d in digits]))
+    if height >= ZOOM_BELOW or picture.scale <= 1:
+        return None
+    fine, fine_scale = picture.finer(ZOOM_TO / height)
+    factor = picture.scale / fine_scale
+    if factor < 1.5:
+        return None  # nothing finer to look at
+    box = reduce(joined, digits).box
+    margin = height * ZOOM_MARGIN
+    x0, y0 = (max(0, int((v - margin) * factor)) for v in box[:2])
+    x1 = min(fine.shape[1], math.ceil((box[2] + margin) * factor))
+    y1 = min(fine.shape[0], math.ceil((box[3] + margin) * factor))
+    region = np.ascontiguousarray(fine[y0:y1, x0:x1])
+    size = (round(region.shape[1] * fine_scale), round(region.shape[0] * fine_scale))
+    # the paper kernel as wide as a digit is tall: wider than any stroke (a marker's included), as
+    # ``find_strokes`` takes it for a close-up; the region is too small for the usual fraction of it
+    kernel = round(height * factor) | 1
+    found = _read(Picture(region, fine_scale, size, region), row=True, mnist_checked=True, kernel=kernel)
+    if len(found.readings) < 2:
+        return None
+    dx, dy = round(x0 * fine_scale), round(y0 * fine_scale)
+
+    def moved(r: Reading) -> Reading:
+        bx0, by0, bx1, by1 = r.box
+        return Reading(r.tensor, (bx0 + dx, by0 + dy, bx1 + dx, by1 + dy), r.gray)
+
+    alternatives = tuple(Regrouping(a.start, a.stop, tuple(map(moved, a.readings))) for a in found.alternatives)
+    return Digits(tuple(map(moved, found.readings)), found.reason, alternatives)
 
 
 def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple:
