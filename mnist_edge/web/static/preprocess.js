@@ -16,6 +16,7 @@ export const SIDE = 28;
 // decode.py
 const WORK_MIN_SHORT = 200;
 const MAX_DRAFT = 8;
+const MIN_CONTRAST = 16;
 // locate.py
 const PAPER_KERNEL = 0.12;
 const MIN_PEAK_INK = 40;
@@ -38,6 +39,9 @@ const MNIST_STROKE = 4.9;
 const THIN = 0.65;
 const THICK = 1.5;
 const INK_LEVEL = 0.35;
+const TINY_PICTURE = 24;
+const TINY_ENLARGED = 32;
+const BLOCKY_MAX = 2048;
 // preprocess.py
 const CROP_FROM_WORKING_PX = 32;
 const MIN_SOURCE_PX = 16;
@@ -69,13 +73,38 @@ export function isOpaque({ data }) {
   return true;
 }
 
+/** OpenCV's RGB2GRAY of one RGBA pixel (15-bit fixed point). */
+function rgbToGray(data, p) {
+  return (data[p] * 9798 + data[p + 1] * 19235 + data[p + 2] * 3735 + 16384) >> 15;
+}
+
+/**
+ * decode._over_white's choice of paper for a picture with transparency: 255 (white), or 0 (black) when on
+ * white the picture is blank (a spread under MIN_CONTRAST) and its alpha channel is not (light ink drawn
+ * on a transparent canvas for a dark page).
+ */
+export function paperOf(imageData) {
+  const { data } = imageData;
+  let [low, high, alphaLow, alphaHigh] = [255, 0, 255, 0];
+  for (let p = 0; p < data.length; p += 4) {
+    const a = data[p + 3];
+    const v = Math.floor((rgbToGray(data, p) * a + 255 * (255 - a) + 127) / 255);
+    if (v < low) low = v;
+    if (v > high) high = v;
+    if (a < alphaLow) alphaLow = a;
+    if (a > alphaHigh) alphaHigh = a;
+  }
+  return high - low >= MIN_CONTRAST || alphaHigh - alphaLow < MIN_CONTRAST ? 255 : 0;
+}
+
 /**
  * RGBA → 8-bit gray like decode._gray_of, reduced by a whole factor `s` (the mean of each s×s block, as
  * OpenCV's INTER_AREA rounds it), only for the pixels [x0, x1) × [y0, y1) of the reduced picture: a big
- * photo never exists as a full-size gray array. Opaque pictures: Pillow's "L" (ITU-R 601-2 luma in 16-bit
- * fixed point, rounded); with transparency: OpenCV's RGB2GRAY composited on white (decode._over_white).
+ * photo never exists as a full-size gray array. `paper` null (opaque pictures): Pillow's "L" (ITU-R 601-2
+ * luma in 16-bit fixed point, rounded); with transparency: OpenCV's RGB2GRAY composited on `paper`
+ * (255 or 0, paperOf: decode._over_white).
  */
-export function grayRegion(imageData, opaque, s, x0, y0, x1, y1) {
+export function grayRegion(imageData, paper, s, x0, y0, x1, y1) {
   const { data, width } = imageData;
   const rw = x1 - x0;
   const out = new Uint8Array(rw * (y1 - y0));
@@ -87,12 +116,11 @@ export function grayRegion(imageData, opaque, s, x0, y0, x1, y1) {
       for (let x = 0; x < rw; x++) {
         let sum = 0;
         for (let i = 0; i < s; i++, p += 4) {
-          if (opaque) {
+          if (paper === null) {
             sum += (data[p] * 19595 + data[p + 1] * 38470 + data[p + 2] * 7471 + 0x8000) >> 16;
           } else {
-            const g = (data[p] * 9798 + data[p + 1] * 19235 + data[p + 2] * 3735 + 16384) >> 15;
             const a = data[p + 3];
-            sum += Math.floor((g * a + 255 * (255 - a) + 127) / 255);
+            sum += Math.floor((rgbToGray(data, p) * a + paper * (255 - a) + 127) / 255);
           }
         }
         acc[x] += sum;
@@ -104,9 +132,14 @@ export function grayRegion(imageData, opaque, s, x0, y0, x1, y1) {
   return image(rw, y1 - y0, out);
 }
 
+/** The paper a picture is composited on: null when it is opaque, else paperOf's. */
+function paperFor(imageData) {
+  return isOpaque(imageData) ? null : paperOf(imageData);
+}
+
 /** The whole picture as 8-bit gray (decode._gray_of). */
 export function grayOf(imageData) {
-  return grayRegion(imageData, isOpaque(imageData), 1, 0, 0, imageData.width, imageData.height);
+  return grayRegion(imageData, paperFor(imageData), 1, 0, 0, imageData.width, imageData.height);
 }
 
 /** OpenCV's INTER_AREA value of a kx×ky block of 8-bit pixels from their sum. */
@@ -156,17 +189,17 @@ export function makePicture(full, { draft: asJpeg = true } = {}) {
  */
 export function pictureOf(imageData) {
   const { width: w, height: h } = imageData;
-  const opaque = isOpaque(imageData);
+  const paper = paperFor(imageData);
   const whole = (s) => w % s === 0 && h % s === 0;
   let full = null;
-  const fullGray = () => (full ??= grayRegion(imageData, opaque, 1, 0, 0, w, h));
+  const fullGray = () => (full ??= grayRegion(imageData, paper, 1, 0, 0, w, h));
   const view = (s) => {
     if (!whole(s)) return viewOf(reduceBy(fullGray(), s));
-    const region = (x0, y0, x1, y1) => grayRegion(imageData, opaque, s, x0, y0, x1, y1);
+    const region = (x0, y0, x1, y1) => grayRegion(imageData, paper, s, x0, y0, x1, y1);
     return { w: w / s, h: h / s, region };
   };
   const draft = halvings(w, h, MAX_DRAFT);
-  const fine = whole(draft) ? grayRegion(imageData, opaque, draft, 0, 0, w / draft, h / draft) : null;
+  const fine = whole(draft) ? grayRegion(imageData, paper, draft, 0, 0, w / draft, h / draft) : null;
   return picture(fine ?? reduceBy(fullGray(), draft), [w, h], view);
 }
 
@@ -329,6 +362,62 @@ function linearTable(ssize, dsize) {
     fixed1[d] = fixed(fx);
   }
   return { i0, i1, f, fixed0, fixed1 };
+}
+
+/**
+ * cv2.resize INTER_CUBIC of 8-bit gray (here only to enlarge): OpenCV's kernel (A = -0.75) with float32
+ * coefficients rounded to 11-bit weights, rows along x in integers, then columns rounded from 22 bits;
+ * edges replicated.
+ */
+export function resizeCubic(src, dw, dh) {
+  const { w, h, data } = src;
+  const xs = cubicTable(w, dw);
+  const ys = cubicTable(h, dh);
+  const rows = new Int32Array(h * dw);
+  for (let y = 0; y < h; y++) {
+    const r = y * w;
+    for (let x = 0, t = 0; x < dw; x++, t += 4) {
+      rows[y * dw + x] =
+        data[r + xs.index[t]] * xs.weight[t] +
+        data[r + xs.index[t + 1]] * xs.weight[t + 1] +
+        data[r + xs.index[t + 2]] * xs.weight[t + 2] +
+        data[r + xs.index[t + 3]] * xs.weight[t + 3];
+    }
+  }
+  const out = new Uint8Array(dw * dh);
+  for (let y = 0, t = 0; y < dh; y++, t += 4) {
+    const [r0, r1, r2, r3] = [0, 1, 2, 3].map((j) => ys.index[t + j] * dw);
+    const [b0, b1, b2, b3] = ys.weight.subarray(t, t + 4);
+    for (let x = 0; x < dw; x++) {
+      const v = rows[r0 + x] * b0 + rows[r1 + x] * b1 + rows[r2 + x] * b2 + rows[r3 + x] * b3;
+      out[y * dw + x] = Math.min(255, Math.max(0, Math.floor((v + (1 << 21)) / (1 << 22))));
+    }
+  }
+  return image(dw, dh, out);
+}
+
+/** OpenCV's cubic table: for each destination pixel, its four source pixels (clamped) and 11-bit weights. */
+function cubicTable(ssize, dsize) {
+  const scale = 1 / (dsize / ssize);
+  const index = new Int32Array(4 * dsize);
+  const weight = new Int32Array(4 * dsize);
+  const A = f32(-0.75);
+  for (let d = 0; d < dsize; d++) {
+    let fx = f32((d + 0.5) * scale - 0.5);
+    const sx = Math.floor(fx);
+    fx = f32(fx - sx);
+    const x1 = f32(fx + 1);
+    const c0 = f32(f32(f32(f32(f32(f32(A * x1) - f32(5 * A)) * x1) + f32(8 * A)) * x1) - f32(4 * A));
+    const c1 = f32(f32(f32(f32(f32(f32(A + 2) * fx) - f32(A + 3)) * fx) * fx) + 1);
+    const gx = f32(1 - fx);
+    const c2 = f32(f32(f32(f32(f32(f32(A + 2) * gx) - f32(A + 3)) * gx) * gx) + 1);
+    const c3 = f32(f32(f32(1 - c0) - c1) - c2);
+    [c0, c1, c2, c3].forEach((c, j) => {
+      index[4 * d + j] = Math.min(ssize - 1, Math.max(0, sx - 1 + j));
+      weight[4 * d + j] = roundHalfEven(f32(c * 2048));
+    });
+  }
+  return { index, weight };
 }
 
 /**
@@ -988,8 +1077,44 @@ export function otsu(values) {
   return maxVal;
 }
 
-/** normalize.whole_picture_digit: a small picture that is all digit, by global levels; or null. */
+/**
+ * normalize.native_pixels: a picture whose every pixel is a k×k block of one gray level (a tiny digit
+ * enlarged by pixel repetition), back at its own size when that is at most `most` a side; else null.
+ */
+export function nativePixels(gray, most) {
+  const { w, h, data } = gray;
+  if (Math.max(h, w) <= most || Math.max(h, w) > BLOCKY_MAX || Math.min(h, w) < 2) return null;
+  for (let x = 0; x < w; x++) if (data[x] !== data[w + x]) return null; // the cheapest refusal first
+  for (let y = 0; y < h; y++) if (data[y * w] !== data[y * w + 1]) return null;
+  for (let k = Math.min(h, w) >> 1; k > Math.ceil(Math.max(h, w) / most) - 1; k--) {
+    if (k < 2 || h % k || w % k) continue;
+    if (isBlocky(gray, k)) {
+      const small = new Uint8Array((w / k) * (h / k));
+      for (let y = 0; y < h / k; y++) for (let x = 0; x < w / k; x++) small[y * (w / k) + x] = data[y * k * w + x * k];
+      return image(w / k, h / k, small);
+    }
+  }
+  return null;
+}
+
+/** Whether every pixel equals its k×k block's first. */
+function isBlocky({ w, h, data }, k) {
+  for (let y = 0; y < h; y++) {
+    const top = (y - (y % k)) * w;
+    for (let x = 0; x < w; x++) if (data[y * w + x] !== data[top + x - (x % k)]) return false;
+  }
+  return true;
+}
+
+/**
+ * normalize.whole_picture_digit: a small picture that is all digit, by global levels; or null. A picture
+ * under TINY_PICTURE a side is first enlarged (cubic) to at least TINY_ENLARGED.
+ */
 export function wholePictureDigit(gray) {
+  if (Math.max(gray.w, gray.h) < TINY_PICTURE) {
+    const k = Math.ceil(TINY_ENLARGED / Math.max(gray.w, gray.h));
+    gray = resizeCubic(gray, gray.w * k, gray.h * k);
+  }
   const n = gray.data.length;
   let g = new Float32Array(n);
   for (let i = 0; i < n; i++) g[i] = gray.data[i] / 255;
@@ -1023,13 +1148,14 @@ class NoDigit extends Error {}
 
 /** preprocess._read on a picture (pictureOf, makePicture): {tensor: Float32Array(784), box}; throws NoDigit. */
 export function readPicture(picture) {
-  const { gray } = picture;
+  let { gray } = picture;
   const [width, height] = picture.size;
   if (looksLikeMnist(gray)) {
     const tensor = new Float32Array(SIDE * SIDE);
     for (let i = 0; i < tensor.length; i++) tensor[i] = gray.data[i] / 255;
     return { tensor, box: [0, 0, width, height] };
   }
+  gray = nativePixels(gray, WHOLE_PICTURE_PX) ?? gray; // a tiny digit enlarged block by block: its own size
   if (Math.max(gray.w, gray.h) <= WHOLE_PICTURE_PX) {
     const tensor = wholePictureDigit(gray);
     if (tensor === null) throw new NoDigit(BLANK);

@@ -1,0 +1,90 @@
+"""The page's preprocessing follows the runtime's rules for unusual pictures, as read_digit does.
+
+Each picture here exercises one rule of the Python runtime that preprocess.js ports: light ink on a
+transparent canvas (decode._over_white composites it on black), a tiny digit enlarged block by block
+(normalize.native_pixels reads it at its own size) and a picture of a few pixels a side
+(normalize.whole_picture_digit enlarges it with OpenCV's cubic first). The browser decodes each file as
+the page does; Python reads the same file with ``read_digit``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_edge.runtime import Predictor
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = importlib.util.spec_from_file_location("web_parity", ROOT / "benchmarks" / "web_parity.py")
+web_parity = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(web_parity)
+
+pytestmark = pytest.mark.browser
+
+N = 12  # real MNIST test digits per rule
+RULES = ["transparent/", "clear/", "tiny/", "blocky/"]
+
+
+def _save(folder: Path, name: str, pixels: np.ndarray, labels: dict, label: int) -> None:
+    (folder / name).parent.mkdir(exist_ok=True)
+    Image.fromarray(pixels).save(folder / name)  # gray, or RGBA when it has four channels
+    labels[name] = label
+
+
+@pytest.fixture(scope="module")
+def readings(tmp_path_factory, mnist) -> dict[str, tuple[dict, dict, int]]:
+    """{name: (Python's reading, the browser's reading, label)} for pictures that need each rule."""
+    folder = tmp_path_factory.mktemp("web-rules")
+    labels: dict[str, int] = {}
+    for n, i in enumerate(range(7, 10000, 10000 // N)[:N]):
+        digit, label = mnist.x_test[i], int(mnist.y_test[i])
+        white = np.full((28, 28), 255, np.uint8)
+        # white strokes on a transparent canvas (blank on white): the ink is the alpha channel
+        _save(folder, f"transparent/{n:02d}.png", np.dstack([white, white, white, digit]), labels, label)
+        # dark strokes on a transparent canvas: still composited on white
+        black = np.zeros_like(white)
+        _save(folder, f"clear/{n:02d}.png", np.dstack([black, black, black, digit]), labels, label)
+        side = (8, 10, 12)[n % 3]
+        tiny = cv2.resize(255 - digit, (side, side), interpolation=cv2.INTER_AREA)  # dark on white
+        _save(folder, f"tiny/{n:02d}.png", tiny, labels, label)
+        k = 128 // side  # a tiny digit enlarged block by block, as a pixel-art export does
+        _save(folder, f"blocky/{n:02d}.png", np.kron(tiny, np.ones((k, k), np.uint8)), labels, label)
+    names = list(labels)
+    with web_parity.browser_page(folder) as page:
+        js = web_parity.read_in_browser(page, names)
+    py = web_parity.read_in_python(folder, names)
+    return {n: (p, j, labels[n]) for n, p, j in zip(names, py, js, strict=True)}
+
+
+def _pairs(readings, prefix: str) -> list[tuple[str, dict, dict]]:
+    chosen = [(n, p, j) for n, (p, j, _) in readings.items() if n.startswith(prefix)]
+    assert len(chosen) == N
+    return chosen
+
+
+def _labels(readings, prefix: str) -> tuple[list, list]:
+    predictor = Predictor()
+    pairs = _pairs(readings, prefix)
+    return web_parity.labels_of(predictor, [p for _, p, _ in pairs]), web_parity.labels_of(
+        predictor, [j for _, _, j in pairs]
+    )
+
+
+@pytest.mark.parametrize("prefix", RULES)
+def test_the_page_reads_python_tensors_and_boxes(readings, prefix):
+    for name, py, js in _pairs(readings, prefix):
+        assert py["reason"] is None and js["reason"] is None, (name, js["reason"])
+        assert js["box"] == py["box"], name
+        # the cubic enlargement of a tiny picture: OpenCV's vector code rounds ≈ 0.5 % of pixels one level apart
+        assert float(np.abs(py["pixels"] - js["pixels"]).max()) <= 1 / 255, name
+
+
+@pytest.mark.parametrize("prefix", RULES)
+def test_the_page_gives_python_labels(readings, prefix):
+    py_labels, js_labels = _labels(readings, prefix)
+    assert js_labels == py_labels
