@@ -88,3 +88,58 @@ def test_the_page_reads_python_tensors_and_boxes(readings, prefix):
 def test_the_page_gives_python_labels(readings, prefix):
     py_labels, js_labels = _labels(readings, prefix)
     assert js_labels == py_labels
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The parity page, for calling preprocess.js's functions directly."""
+    with web_parity.browser_page(tmp_path_factory.mktemp("web-functions")) as page:
+        yield page
+
+
+def _call(page, function: str, calls: list[tuple]) -> list[np.ndarray | None]:
+    """preprocess.js's ``function`` on each (8-bit gray array, *arguments); its gray results as arrays."""
+    script = """async ([name, calls]) => {
+      const m = await import("/preprocess.js");
+      return calls.map(([w, h, data, args]) => {
+        const r = m[name]({ w, h, data: Uint8Array.from(data) }, ...args);
+        return r && [r.w, r.h, Array.from(r.data)];
+      });
+    }"""
+    calls = [[a.shape[1], a.shape[0], a.ravel().tolist(), list(args)] for a, *args in calls]
+    out = page.evaluate(script, [function, calls])
+    return [None if r is None else np.array(r[2], np.uint8).reshape(r[1], r[0]) for r in out]
+
+
+def test_cubic_enlargement_is_opencvs_within_one_level(page):
+    rng = np.random.default_rng(12)
+    arrays = [rng.integers(0, 256, tuple(rng.integers(1, 24, 2)), dtype=np.uint8) for _ in range(120)]
+    calls = [(a, a.shape[1] * k, a.shape[0] * k) for a in arrays for k in [-(-32 // max(a.shape))]]  # as enlarged
+    differ = total = 0
+    for (a, *size), js in zip(calls, _call(page, "resizeCubic", calls), strict=True):
+        cv = cv2.resize(a, size, interpolation=cv2.INTER_CUBIC)
+        gap = np.abs(js.astype(int) - cv)
+        assert gap.max() <= 1
+        differ, total = differ + int((gap > 0).sum()), total + gap.size
+    assert differ <= 0.02 * total  # measured: 0.5 % of pixels, one level apart (OpenCV's vector rounding)
+
+
+def test_native_pixels_finds_what_python_finds(page):
+    from mnist_edge.runtime.normalize import native_pixels
+
+    rng = np.random.default_rng(3)
+    tiny = rng.integers(0, 256, (8, 6), dtype=np.uint8)
+    tiny[:2, :2] = 255
+    blocky = np.kron(tiny, np.ones((12, 12), np.uint8))
+    off = blocky.copy()
+    off[50, 40] ^= 1  # one pixel off: not an enlargement
+    smooth = cv2.resize(tiny, (72, 96), interpolation=cv2.INTER_CUBIC)
+    paper = np.full((300, 400), 255, np.uint8)
+    paper[100:140, 200:230] = rng.integers(0, 256, (40, 30), dtype=np.uint8)
+    wide = np.kron(rng.integers(0, 256, (3, 40), dtype=np.uint8), np.ones((4, 4), np.uint8))  # 160×12: k=4 only
+    arrays = [blocky, tiny, off, smooth, paper, wide]
+    for a, js in zip(arrays, _call(page, "nativePixels", [(a, 64) for a in arrays]), strict=True):
+        py = native_pixels(a, 64)
+        assert (js is None) == (py is None)
+        assert py is None or np.array_equal(js, py)
+    assert _call(page, "nativePixels", [(blocky, 64)])[0].shape == (8, 6)
