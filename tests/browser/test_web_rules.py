@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from mnist_edge.runtime import Predictor
 
@@ -27,7 +27,33 @@ SPEC.loader.exec_module(web_parity)
 pytestmark = pytest.mark.browser
 
 N = 12  # real MNIST test digits per rule
-RULES = ["transparent/", "clear/", "tiny/", "blocky/"]
+RULES = ["transparent/", "clear/", "tiny/", "blocky/", "framed/"]
+PAPER, INK = 235, 30
+
+
+def _framed(digits: list[np.ndarray], kind: int) -> np.ndarray:
+    """Real MNIST digits (84 px) in dark ink on 480×300 paper, in a drawn box (kind 0), a circle (1), a
+    form's row of boxes (2), or with a face beside them (3: a circle holding small marks is no frame)."""
+    canvas = np.full((300, 480), PAPER, np.float32)
+    x0, y0, cell = 130, 100, 90
+    for k, digit in enumerate(digits):
+        ink = cv2.resize(digit, (84, 84), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        box = canvas[y0 + 3 : y0 + 87, x0 + k * cell + 3 : x0 + k * cell + 87]
+        box[:] = box * (1 - ink) + INK * ink
+    picture = Image.fromarray(canvas.astype(np.uint8))
+    draw = ImageDraw.Draw(picture)
+    right = x0 + len(digits) * cell
+    if kind == 1:
+        draw.ellipse([x0 - 30, y0 - 30, right + 30, y0 + cell + 30], outline=60, width=3)
+    elif kind == 3:
+        draw.ellipse([20, 20, 110, 110], outline=INK, width=4)
+        draw.ellipse([45, 50, 55, 60], fill=INK)
+        draw.ellipse([75, 50, 85, 60], fill=INK)
+    else:
+        draw.rectangle([x0 - 4, y0 - 4, right + 2, y0 + cell + 2], outline=60, width=2)
+        for k in range(1, len(digits)):
+            draw.line([x0 + k * cell - 2, y0 - 4, x0 + k * cell - 2, y0 + cell + 2], fill=60, width=2)
+    return np.asarray(picture)
 
 
 def _save(folder: Path, name: str, pixels: np.ndarray, labels: dict, label: int) -> None:
@@ -54,6 +80,8 @@ def readings(tmp_path_factory, mnist) -> dict[str, tuple[dict, dict, int]]:
         _save(folder, f"tiny/{n:02d}.png", tiny, labels, label)
         k = 128 // side  # a tiny digit enlarged block by block, as a pixel-art export does
         _save(folder, f"blocky/{n:02d}.png", np.kron(tiny, np.ones((k, k), np.uint8)), labels, label)
+        row = [mnist.x_test[i + j] for j in range(3)] if n % 4 == 2 else [digit]
+        _save(folder, f"framed/{n:02d}.png", _framed(row, n % 4), labels, label)
     names = list(labels)
     with web_parity.browser_page(folder) as page:
         js = web_parity.read_in_browser(page, names)
@@ -143,3 +171,43 @@ def test_native_pixels_finds_what_python_finds(page):
         assert (js is None) == (py is None)
         assert py is None or np.array_equal(js, py)
     assert _call(page, "nativePixels", [(blocky, 64)])[0].shape == (8, 6)
+
+
+def _masks() -> list[np.ndarray]:
+    """Ink masks (255 on 0) with frames: a form's row of three boxes holding four strokes, a box holding a
+    ring with a dot, a face (a circle holding small marks: no frame) and strokes in no frame at all."""
+    form = np.zeros((60, 200), np.uint8)
+    cv2.rectangle(form, (5, 5), (185, 50), 255, 2)
+    for x in (65, 125):
+        cv2.line(form, (x, 5), (x, 50), 255, 2)
+    for (x, top), bottom in zip([(30, 20), (90, 10), (150, 15), (40, 12)], (45, 45, 45, 30), strict=True):
+        cv2.line(form, (x, top), (x + 2, bottom), 255, 2)
+    ring = np.zeros((60, 120), np.uint8)
+    cv2.rectangle(ring, (60, 3), (100, 55), 255, 2)
+    cv2.circle(ring, (80, 30), 12, 255, 2)
+    cv2.circle(ring, (80, 30), 2, 255, -1)
+    cv2.line(ring, (10, 10), (12, 50), 255, 2)
+    face = np.zeros((80, 80), np.uint8)
+    cv2.circle(face, (40, 40), 30, 255, 2)
+    for x in (30, 50):
+        cv2.circle(face, (x, 32), 3, 255, -1)
+    loose = np.zeros((40, 60), np.uint8)
+    cv2.line(loose, (10, 5), (12, 35), 255, 2)
+    cv2.circle(loose, (40, 20), 10, 255, 2)
+    return [form, ring, face, loose]
+
+
+def test_frames_give_way_to_what_they_hold_in_opencvs_order(page):
+    from mnist_edge.runtime.locate import _unframed
+
+    script = """async (masks) => {
+      const m = await import("/preprocess.js");
+      return masks.map(([w, h, data]) =>
+        m.unframedContours({ w, h, data: Uint8Array.from(data) }, 0).map((c) => Array.from(c)));
+    }"""
+    masks = _masks()
+    js = page.evaluate(script, [[a.shape[1], a.shape[0], a.ravel().tolist()] for a in masks])
+    for mask, found in zip(masks, js, strict=True):
+        contours, hierarchy = cv2.findContours(mask, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+        assert found == [c.reshape(-1).tolist() for c in _unframed(contours, hierarchy)]
+    assert len(js[0]) == 4 and len(js[2]) == 1  # the form gave way to its four strokes; the face stayed

@@ -29,6 +29,7 @@ const ROW_ASPECT = 1.5;
 const BROKEN_STROKE_GAP = 0.35;
 const BROKEN_STROKE_WEIGHT = 0.08;
 const DIGIT_MAX_SIZE = 0.5;
+const FRAME_INNER = 0.5;
 const LINE_LENGTH = 0.25;
 const LINE_STRAIGHTNESS = 0.25;
 const LINE_THINNESS = 0.08;
@@ -656,7 +657,7 @@ function threshold(data) {
 }
 
 function groupsAt(ink, level, short) {
-  const strokes = externalContours(ink, level).map(stroke).filter((s) => s !== null);
+  const strokes = unframedContours(ink, level).map(stroke).filter((s) => s !== null);
   const notLines = strokes.filter((s) => !isLine(s, ink.w, ink.h));
   return group(notLines.length ? notLines : strokes, Math.max(2, roundHalfEven(short * STROKE_GAP)), short, ink.w, ink.h);
 }
@@ -667,6 +668,44 @@ function groupsAt(ink, level, short) {
  * points; in OpenCV's order (last found first).
  */
 export function externalContours(ink, level) {
+  const { borders } = components(ink, level);
+  return borders.filter((b) => b.depth === 0).map((b) => b.points).reverse();
+}
+
+/**
+ * locate._unframed on cv2.findContours(ink > level, RETR_TREE, CHAIN_APPROX_SIMPLE): the outer contours,
+ * with every frame (a box, a circle, a form's row of boxes) replaced by the components inside its holes.
+ * A frame is an outer component holding, directly in a hole, a component at least FRAME_INNER of its
+ * height. In OpenCV's tree order: outer components last found first, a frame's holes last found first,
+ * the components in a hole last found first.
+ */
+export function unframedContours(ink, level) {
+  const { pad, W, borders } = components(ink, level);
+  const height = (b) => b.box[3] - b.box[1] + 1; // cv2.boundingRect's height of the contour's points
+  const inside = borders.filter((b) => b.depth === 1);
+  const frames = new Set(inside.filter((b) => height(b) >= FRAME_INNER * height(b.parent)).map((b) => b.parent));
+  const outer = borders.filter((b) => b.depth === 0).reverse();
+  if (frames.size === 0) return outer.map((b) => b.points);
+  const hole = holeFirstPixel(pad, W);
+  const out = [];
+  for (const b of outer) {
+    if (!frames.has(b)) {
+      out.push(b.points);
+      continue;
+    }
+    const held = inside.filter((c) => c.parent === b).map((c) => [hole(c.start - 1), c.start, c.points]);
+    held.sort((p, q) => q[0] - p[0] || q[1] - p[1]);
+    for (const [, , points] of held) out.push(points);
+  }
+  return out;
+}
+
+/**
+ * Every 8-connected component of ink > level, its outer border traced, in raster order of its first pixel:
+ * {points, box, x, y, start (its first pixel in `pad`), depth (how many components it lies inside),
+ * parent (the component whose hole holds it, or null)}; with `pad`, the mask in a frame of background.
+ */
+function components(ink, level) {
   const { w, h, data } = ink;
   const W = w + 2;
   const H = h + 2;
@@ -692,11 +731,48 @@ export function externalContours(ink, level) {
       }
     }
     const points = traceBorder(pad, start, W, deltas);
-    borders.push({ points, box: bounds(points), x: (start % W) - 1, y: Math.floor(start / W) - 1 });
+    borders.push({ points, box: bounds(points), x: (start % W) - 1, y: Math.floor(start / W) - 1, start });
   }
-  // a component whose first pixel lies inside another's outer border sits in a hole of it: not external
-  const external = borders.filter((b) => !borders.some((o) => o !== b && encloses(o, b.x, b.y)));
-  return external.map((b) => b.points).reverse();
+  // a component whose first pixel lies inside another's outer border sits in a hole of it; the
+  // components around one are nested, the innermost (the most deeply placed) holds it in its hole
+  for (const b of borders) {
+    const around = borders.filter((o) => o !== b && encloses(o, b.x, b.y));
+    b.depth = around.length;
+    b.around = around;
+  }
+  for (const b of borders) b.parent = b.around.reduce((p, o) => (p === null || o.depth > p.depth ? o : p), null);
+  return { pad, W, borders };
+}
+
+/**
+ * A function giving, for a background pixel of `pad`, the first pixel (raster order) of its 4-connected
+ * background region: a hole is found by OpenCV's scan where that region begins.
+ */
+function holeFirstPixel(pad, W) {
+  const first = new Int32Array(pad.length).fill(-1);
+  const stack = [];
+  const deltas = [1, -1, W, -W];
+  return (i0) => {
+    if (first[i0] >= 0) return first[i0];
+    const region = [i0];
+    let least = i0;
+    first[i0] = i0;
+    stack.push(i0);
+    while (stack.length) {
+      const i = stack.pop();
+      for (const d of deltas) {
+        const j = i + d;
+        if (j >= 0 && j < pad.length && !pad[j] && first[j] < 0) {
+          first[j] = i0;
+          region.push(j);
+          stack.push(j);
+          least = Math.min(least, j);
+        }
+      }
+    }
+    for (const i of region) first[i] = least;
+    return least;
+  };
 }
 
 function bounds(points) {
