@@ -1,13 +1,15 @@
 """Prove the page's preprocessing (mnist_edge/web/static/preprocess.js) equals the runtime's (issue 15).
 
-    python benchmarks/web_parity.py [--out build/web-parity] [--mnist 10000] [--drawn 200] [--photos 200]
+    python benchmarks/web_parity.py [--out build/web-parity] [--mnist 10000] [--drawn 200] [--photos 200] [--other 0]
 
 Writes the first ``--mnist`` MNIST test digits as 28×28 PNGs, ``--drawn`` others (the last of the test set)
 as the page's drawing canvas holds a digit (dark on white, 280×280), and ``--photos`` pictures of the picture
 benchmark's ``photo`` condition (``benchmarks/picture_sets.py``: phone-photo-like JPEGs, 640×480 … 4032×3024),
 then reads every picture twice (the drawn digits a third time, as the page reads its pad: at half size,
 each pixel a 2×2 mean by the canvas's scaling, then preprocess.js; compared by label with Python's
-full-size reading):
+full-size reading), and ``--other`` pictures of each single-digit kind of ``benchmarks/other_pictures.py``
+(8×8 to 12×12 digits, 8×8 enlarged block by block, a digit in a box or a circle, white ink on a
+transparent canvas; seed 0):
 
 - Python: ``mnist_edge.runtime.read_digit(path)`` (Pillow decodes; JPEGs in libjpeg's draft mode);
 - the page path in headless Chromium: the browser decodes the file (``createImageBitmap``), a canvas gives
@@ -289,6 +291,29 @@ def photo_pictures(folder: Path, n: int, data=None) -> dict[str, int]:
     return {k: labels[k] for k in names[:n]}
 
 
+def other_pictures(folder: Path, n: int, data=None) -> dict[str, int]:
+    """``n`` pictures of each single-digit kind of benchmarks/other_pictures.py (seed 0) under ``folder``
+    as files ("other/<kind>/<k>.png" or ".jpg"); {relative name: label}."""
+    import other_pictures as other
+
+    from mnist_edge.training.data import load_mnist
+
+    m = load_mnist(data)
+    labels = {}
+    for kind, pictures in other.kinds(m.x_test, m.y_test, np.random.default_rng(0), n).items():
+        slug = "".join(c if c.isalnum() else "-" for c in kind.replace("×", "x"))
+        for k, (encoded, label) in enumerate(pictures):
+            if len(label) > 1:
+                continue  # a number in a row of boxes: the page reads one digit
+            ext = "jpg" if encoded.startswith(b"\xff\xd8") else "png"
+            name = f"other/{slug}/{k:03d}.{ext}"
+            path = folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(encoded)
+            labels[name] = int(label)
+    return labels
+
+
 def compare(py: list[dict], js: list[dict], py_labels, js_labels, truth: list[int]) -> dict:
     """Figures for one set of pictures read both ways."""
     both = [i for i in range(len(py)) if py[i]["pixels"] is not None and js[i]["pixels"] is not None]
@@ -312,8 +337,10 @@ def compare(py: list[dict], js: list[dict], py_labels, js_labels, truth: list[in
     }
 
 
-def run(out: Path, n_mnist: int, n_photos: int, n_drawn: int = 0, data=None, verbose: bool = True) -> dict:
-    """Both readings of each set, compared: {"mnist_png": figures, "drawn": figures, "photo": figures}."""
+def run(
+    out: Path, n_mnist: int, n_photos: int, n_drawn: int = 0, data=None, verbose: bool = True, n_other: int = 0
+) -> dict:
+    """Both readings of each set, compared: {"mnist_png": figures, "drawn": …, "photo": …, "other": …}."""
     from mnist_edge.runtime import Predictor
 
     predictor = Predictor()
@@ -324,6 +351,8 @@ def run(out: Path, n_mnist: int, n_photos: int, n_drawn: int = 0, data=None, ver
         sets["drawn"] = write_drawn_pngs(out, n_drawn, data)
     if n_photos:
         sets["photo"] = photo_pictures(out, n_photos, data)
+    if n_other:
+        sets["other"] = other_pictures(out, n_other, data)
     results = {}
     with browser_page(out) as page:
         page.evaluate("window.readAll([])")  # warm the module up once
@@ -334,9 +363,12 @@ def run(out: Path, n_mnist: int, n_photos: int, n_drawn: int = 0, data=None, ver
             t1 = time.perf_counter()
             py = read_in_python(out, names)
             t2 = time.perf_counter()
-            figures = compare(py, js, labels_of(predictor, py), labels_of(predictor, js), list(labels.values()))
+            py_labels, js_labels = labels_of(predictor, py), labels_of(predictor, js)
+            figures = compare(py, js, py_labels, js_labels, list(labels.values()))
             figures["disagreeing_files"] = [names[i] for i in figures.pop("label_disagreements")]
             figures["wall_s"] = {"browser": round(t1 - t0, 1), "python": round(t2 - t1, 1)}
+            if name == "other":
+                figures["per_kind"] = per_kind(names, py_labels, js_labels)
             if name == "drawn":
                 figures["repeated"] = repeated_ms(page, out, names[0])
                 figures["pad_half"] = pad_half(read_in_browser(page, names, half=True), py, predictor, labels)
@@ -344,6 +376,14 @@ def run(out: Path, n_mnist: int, n_photos: int, n_drawn: int = 0, data=None, ver
             if verbose:
                 print(f"{name}: {len(names)} pictures read in the browser and in Python", flush=True)
     return results
+
+
+def per_kind(names: list[str], py_labels: list, js_labels: list) -> dict[str, float]:
+    """Label agreement for each kind of picture ("other/<kind>/…")."""
+    kinds: dict[str, list[bool]] = {}
+    for name, a, b in zip(names, py_labels, js_labels, strict=True):
+        kinds.setdefault(name.split("/")[1], []).append(a == b)
+    return {k: sum(v) / len(v) for k, v in kinds.items()}
 
 
 def pad_half(js_half: list[dict], py: list[dict], predictor, labels: dict[str, int]) -> dict:
@@ -398,6 +438,10 @@ def report(results: dict) -> list[str]:
             f"photos ({p['n']}): label agreement {p['label_agreement']:.2%}  (target ≥ 99%);"
             f" tensors within 1/255: {p['tensors_within_1_255']:.1%}, same box {p['same_box']:.1%}",
         ]
+    o = results.get("other")
+    if o:
+        kinds = ", ".join(f"{k} {v:.0%}" for k, v in o["per_kind"].items())
+        lines.append(f"other pictures ({o['n']}): label agreement {o['label_agreement']:.2%} ({kinds})")
     for name, r in results.items():
         lines.append(
             f"{name}: preprocess.js {r['js_ms_mean']:.2f} ms per picture (p95 {r['js_ms_p95']:.2f}) in the browser,"
@@ -413,10 +457,11 @@ def main(argv=None) -> int:
     p.add_argument("--mnist", type=int, default=10000, help="MNIST test digits as PNGs (first N)")
     p.add_argument("--photos", type=int, default=200, help="pictures of the photo condition")
     p.add_argument("--drawn", type=int, default=200, help="MNIST digits as drawn on the page's 280×280 canvas")
+    p.add_argument("--other", type=int, default=0, help="pictures of each kind of benchmarks/other_pictures.py")
     p.add_argument("--data", default=None, help="MNIST data (default: $MNIST_EDGE_DATA, as mnist-edge train)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = p.parse_args(argv)
-    results = run(args.out, args.mnist, args.photos, args.drawn, args.data)
+    results = run(args.out, args.mnist, args.photos, args.drawn, args.data, n_other=args.other)
     for line in report(results):
         print(line)
     doc = {

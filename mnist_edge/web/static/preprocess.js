@@ -7,7 +7,8 @@
 // imageData is a canvas ImageData or any {data: RGBA bytes, width, height}. Each function below names the
 // Python function it ports; constants carry the Python names. Where OpenCV or numpy round in a particular
 // way (Pillow's gray, cv2 INTER_AREA tables, Python's round half to even, float32 arithmetic) the port does
-// the same, so that on MNIST-style digits the tensors agree with Python's to float32 precision. Big
+// the same, so that on MNIST-style digits the tensors agree with Python's to float32 precision (OpenCV's
+// cubic enlargement of a tiny picture within one gray level: its vector code rounds a few pixels apart). Big
 // pictures are treated as Python treats a JPEG: the "fine" image is the picture reduced by the JPEG
 // draft scale (libjpeg's 1/2, 1/4, 1/8) and a finer view is a smaller reduction of the decoded pixels.
 
@@ -92,10 +93,11 @@ export function paperOf(imageData) {
     const v = Math.floor((rgbToGray(data, p) * a + 255 * (255 - a) + 127) / 255);
     if (v < low) low = v;
     if (v > high) high = v;
+    if (high - low >= MIN_CONTRAST) return 255; // visible on white: no need to look further
     if (a < alphaLow) alphaLow = a;
     if (a > alphaHigh) alphaHigh = a;
   }
-  return high - low >= MIN_CONTRAST || alphaHigh - alphaLow < MIN_CONTRAST ? 255 : 0;
+  return alphaHigh - alphaLow < MIN_CONTRAST ? 255 : 0;
 }
 
 /**
