@@ -8,7 +8,7 @@ transparent canvas (decode._over_white composites it on black), a tiny digit enl
 each file as the page does; Python reads the same file with ``read_digit``. The ported functions are
 also checked one by one against OpenCV and the runtime's. On 200 12×12 digits of other_pictures.py, 13
 tensors differ by more than 1/255 (IPP's cubic, a level apart on a few pixels, moves the threshold);
-the 12 pictures here are not among them: ``web_parity.py --other`` is the wide check.
+the digits here stay within it; ``web_parity.py --other`` is the wide check.
 """
 
 from __future__ import annotations
