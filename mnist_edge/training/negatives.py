@@ -10,6 +10,8 @@ The kinds, all generated here (none of the benchmark's held-out kinds: words and
 fonts, line drawings, faces, textures, photographed objects):
 
 * letters of the TRAINING fonts, except those that are digit shapes once normalised (O, I, l, S, Z…);
+* letters of other scripts, of the TRAINED scripts only (``scripts.py``: Arabic, Devanagari, Cyrillic,
+  Georgian…; Hebrew, Thai, Greek… and Arabic in Naskh are held out), digit-like letters left out;
 * symbols of the TRAINING fonts, except the bars and brackets that are a 1 to any reader (| / ( [ !…);
 * two MNIST training digits overlaid at an offset;
 * random pen scribbles (a few connected strokes);
@@ -32,6 +34,7 @@ import numpy as np
 from ..contract import INPUT_SIZE, SIDE
 from ..errors import ImageError
 from ..fonts import training_fonts
+from . import scripts
 
 # letters that normalise into a digit's shape (0 1 2 5 6 8 9, 4, 7): left out, so no digit is taught uncertain
 DIGIT_LIKE_LETTERS = set("OoQDIlijJZzSsBbGgqyTt")
@@ -58,19 +61,29 @@ class NegativeSet:
         }
 
 
-def _letter(rng: np.random.Generator, fonts: list[Path], alphabet: str | list[str] = LETTERS) -> np.ndarray:
+def _letter(
+    rng: np.random.Generator, fonts: list[Path], alphabet: str | list[str] = LETTERS, fallback: str | list[str] = LETTERS
+) -> np.ndarray:
+    """One character of ``alphabet`` in one of ``fonts``; when that font lacks it, one of ``fallback``."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = fonts[int(rng.integers(len(fonts)))]
     text = alphabet[int(rng.integers(len(alphabet)))]
     face = ImageFont.truetype(str(font), int(rng.integers(28, 72)))
-    if not _has_glyph(face, text):  # the font would draw an empty or "missing glyph" box: a letter instead
-        return _letter(rng, fonts)
+    if not _has_glyph(face, text):  # the font would draw an empty or "missing glyph" box: another letter
+        return _letter(rng, fonts, fallback, fallback)
     x0, y0, x1, y1 = face.getbbox(text)
     pad = max(8, (y1 - y0) // 2)
     layer = Image.new("L", (x1 - x0 + 2 * pad, y1 - y0 + 2 * pad), 255)
     ImageDraw.Draw(layer).text((pad - x0, pad - y0), text, font=face, fill=0)
     return np.asarray(layer, np.uint8)
+
+
+def _script_letter(rng: np.random.Generator, available: list) -> np.ndarray:
+    """One letter of one of the ``available`` scripts (``scripts.available()``), drawn as ``_letter`` draws."""
+    script, fonts = available[int(rng.integers(len(available)))]
+    alphabet = script.alphabet
+    return _letter(rng, fonts, alphabet, fallback=alphabet)
 
 
 def _has_glyph(face, text: str) -> bool:
@@ -190,6 +203,7 @@ def make_negatives(digits: np.ndarray, seed: int = 0, per_kind: int = PER_KIND) 
 
     fonts = training_fonts()
     fashion = _fashion_images()
+    other_scripts = scripts.available(scripts.TRAINED)  # a script whose fonts are missing is skipped
     makers = {
         "letters": (lambda r: _letter(r, fonts)) if fonts else None,
         "symbols": (lambda r: _letter(r, fonts, SYMBOLS)) if fonts else None,
@@ -199,6 +213,8 @@ def make_negatives(digits: np.ndarray, seed: int = 0, per_kind: int = PER_KIND) 
         "patterns": _pattern,
         "blotches": _blotch,
         "fashion": (lambda r: _fashion(r, fashion)) if fashion is not None else None,
+        # last, so that adding it left the pictures of every other kind as they were
+        "other_scripts": (lambda r: _script_letter(r, other_scripts)) if other_scripts else None,
     }
     rng = np.random.default_rng([seed, 13])
     xs, kinds = [], {}
