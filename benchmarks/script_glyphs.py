@@ -60,8 +60,10 @@ def main(argv=None) -> int:
                 best = next(t for t in tries if t[0] == digit)
                 flagged.append((script.name, letter, digit, letter in script.digit_like, best[2], best[3]))
                 read += 1
-        print(f"{script.name:<16} {len(script.letters):>4} letters, {read:>3} read as one digit: "
-              + " ".join(f"{f[1]}→{f[2]}{'(out)' if f[3] else ''}" for f in flagged if f[0] == script.name))
+        print(
+            f"{script.name:<16} {len(script.letters):>4} letters, {read:>3} read as one digit: "
+            + " ".join(f"{f[1]}→{f[2]}{'(out)' if f[3] else ''}" for f in flagged if f[0] == script.name)
+        )
     sheet(flagged, Path(a.sheet))
     print(f"sheet: {a.sheet}")
     return 0

@@ -62,7 +62,10 @@ class NegativeSet:
 
 
 def _letter(
-    rng: np.random.Generator, fonts: list[Path], alphabet: str | list[str] = LETTERS, fallback: str | list[str] = LETTERS
+    rng: np.random.Generator,
+    fonts: list[Path],
+    alphabet: str | list[str] = LETTERS,
+    fallback: str | list[str] = LETTERS,
 ) -> np.ndarray:
     """One character of ``alphabet`` in one of ``fonts``; when that font lacks it, one of ``fallback``."""
     from PIL import Image, ImageDraw, ImageFont

@@ -94,9 +94,7 @@ ARABIC_NASKH = Script("arabic (naskh)", ("NotoNaskhArabic-*",), ARABIC_LETTERS, 
 HELD_OUT = (
     ARABIC_NASKH,
     # vav and final nun are a 1, samekh and final mem a 0 (a closed box), final kaf a 7
-    Script(
-        "hebrew", ("NotoSansHebrew-*", "NotoSerifHebrew-*", "NotoRashiHebrew-*"), _span(0x05D0, 0x05EA), "וןסםך"
-    ),
+    Script("hebrew", ("NotoSansHebrew-*", "NotoSerifHebrew-*", "NotoRashiHebrew-*"), _span(0x05D0, 0x05EA), "וןסםך"),
     Script("thai", ("NotoSansThai-*", "NotoSerifThai-*", "NotoLoopedThai-*"), _span(0x0E01, 0x0E2E), ""),
     Script("bengali", ("NotoSansBengali-*", "NotoSerifBengali-*"), _span(0x0985, 0x09B9), ""),
     Script(
