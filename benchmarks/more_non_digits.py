@@ -72,7 +72,10 @@ def letter_of(font_path: Path | list[Path], letters: str | list[str]):
 
     def make(rng: random.Random) -> Image.Image:
         picture = paper()
-        font = ImageFont.truetype(str(rng.choice(fonts)), rng.randint(90, 160))
+        path = (
+            fonts[0] if len(fonts) == 1 else rng.choice(fonts)
+        )  # one font: no draw, the first kinds' pictures as before
+        font = ImageFont.truetype(str(path), rng.randint(90, 160))
         ImageDraw.Draw(picture).text(
             (rng.randint(60, 200), rng.randint(40, 120)), rng.choice(letters), fill=25, font=font
         )
