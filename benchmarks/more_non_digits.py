@@ -89,26 +89,41 @@ def main(argv=None) -> int:
     p.add_argument("--per-kind", type=int, default=30)
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--model", default=None, help="ONNX model [default: the shipped int8 model]")
+    p.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        help="also write the pictures here: trained/<kind>/, held-out/<kind>/, other/",
+    )
     a = p.parse_args(argv)
     predictor = Predictor(a.model)
     kinds = {"barcodes": barcode, "QR-like grids": qr_grid}
     kinds |= {k: letter_of(NOTO / f, s) for k, (f, s) in SCRIPTS.items() if (NOTO / f).is_file()}
     print(f"{'kind':<18}{'no digit':>10}  read as")
     for name, make in kinds.items():
-        score(predictor, name, make, a)
+        score(predictor, name, make, a, "other")
     for title, group in (("trained scripts", scripts.TRAINED), ("held-out scripts", scripts.HELD_OUT)):
         print(f"-- {title}")
-        refused = [score(predictor, s.name, letter_of(files, s.alphabet), a) for s, files in scripts.available(group)]
+        folder = title.split()[0]
+        refused = [
+            score(predictor, s.name, letter_of(files, s.alphabet), a, folder) for s, files in scripts.available(group)
+        ]
         if refused:
             share = sum(refused) / (len(refused) * a.per_kind)
             print(f"{title}: {sum(refused)}/{len(refused) * a.per_kind} refused ({100 * share:.1f} %)")
     return 0
 
 
-def score(predictor: Predictor, name: str, make, a) -> int:
+def score(predictor: Predictor, name: str, make, a, group: str) -> int:
     """How many of ``a.per_kind`` pictures of one kind are answered with no digit; prints the kind's line."""
     rng = random.Random(f"{a.seed}:{name}")
-    answers = [predictor.predict(make(rng)).digits for _ in range(a.per_kind)]
+    pictures = [make(rng) for _ in range(a.per_kind)]
+    if a.save:  # e.g. for benchmarks/reject_tradeoff.py --non-digits DIR/held-out
+        folder = a.save / group / name.replace(" ", "_").replace("(", "").replace(")", "")
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, picture in enumerate(pictures):
+            picture.save(folder / f"{i:04d}.png")
+    answers = [predictor.predict(picture).digits for picture in pictures]
     refused = sum(answer == "" for answer in answers)
     print(f"{name:<18}{refused:>6}/{a.per_kind:<3}  {' '.join(x for x in answers if x)[:60]}")
     return refused
