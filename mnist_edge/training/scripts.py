@@ -20,7 +20,8 @@ Thai, Bengali, …: ``Script.letters`` are letters only), and each script's ``di
 letters that a reader takes for a Western digit once normalised (Cyrillic З and О, Greek Ο and Ζ,
 Arabic alef, Hebrew vav and samekh, …), the policy of ``negatives.DIGIT_LIKE_LETTERS`` for Latin. The
 lists were chosen by looking at a contact sheet of every letter the shipped model read as one digit
-with high confidence (``benchmarks/script_glyphs.py``); letters it read as a digit but that no reader
+with high confidence (``benchmarks/script_glyphs.py``), and by the Latin list's reasons (a letter
+shaped as y, q, g, b, s or t); letters it read as a digit but that no reader
 would (most Arabic and Devanagari letters) stay in: they are the point of this kind.
 """
 
@@ -33,7 +34,11 @@ from ..fonts import find_fonts
 
 
 def _span(first: int, last: int, skip: str = "") -> str:
-    """The code points ``first``..``last`` (inclusive) as a string, without the characters of ``skip``."""
+    """The code points ``first``..``last`` (inclusive) as a string, without the characters of ``skip``.
+
+    A block's span may hold a few unassigned code points: no font has a glyph for them, so the
+    negatives never draw them (``negatives._has_glyph`` draws another letter of the script instead).
+    """
     return "".join(chr(c) for c in range(first, last + 1) if chr(c) not in skip)
 
 
