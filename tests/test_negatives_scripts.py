@@ -80,7 +80,7 @@ def test_training_draws_only_trained_letters_in_trained_fonts(digits, drawn):
 def test_make_negatives_has_the_kind_and_draws_it_like_the_others(digits, drawn):
     if not scripts.available(scripts.TRAINED):
         pytest.skip("no Noto script font installed (fonts-noto-core; make fonts)")
-    made = negatives.make_negatives(digits, seed=2, per_kind=10)
+    made = negatives.make_negatives(digits, seed=2, per_kind=10, other_scripts=True)
     assert 0 < made.kinds["other_scripts"] <= 10
     assert list(made.kinds)[-1] == "other_scripts"  # last: every other kind's pictures are as before it
     script_letters = set().union(*(s.alphabet for s in scripts.TRAINED))
@@ -101,5 +101,13 @@ def test_a_missing_font_skips_its_script_and_no_font_skips_the_kind(monkeypatch,
 
     monkeypatch.setattr(scripts, "find_fonts", lambda names: [])
     assert scripts.available(scripts.TRAINED) == []
-    made = negatives.make_negatives(digits, seed=2, per_kind=4)
+    made = negatives.make_negatives(digits, seed=2, per_kind=4, other_scripts=True)
     assert "other_scripts" not in made.kinds and made.kinds  # the other kinds are still made
+
+
+def test_the_shipped_recipe_leaves_other_scripts_out(digits):
+    """`make shipped-model` (the best recipe) reproduces the shipped models: no letters of other scripts."""
+    from mnist_edge.training.recipes import RECIPES
+
+    assert not RECIPES["best"].other_scripts and RECIPES["best-scripts"].other_scripts
+    assert "other_scripts" not in negatives.make_negatives(digits, seed=2, per_kind=4).kinds

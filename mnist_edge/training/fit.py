@@ -245,7 +245,7 @@ def _negative_set(config: TrainConfig, x_train: np.ndarray):
     from .negatives import make_negatives
 
     digits = np.rint(x_train * 255).astype(np.uint8).reshape(-1, SIDE, SIDE)
-    return make_negatives(digits, seed=config.seed)
+    return make_negatives(digits, seed=config.seed, other_scripts=config.other_scripts)
 
 
 def _training_dataset(tf, x: np.ndarray, y: np.ndarray, config: TrainConfig, printed=None, negatives=None):

@@ -47,6 +47,7 @@ class TrainConfig:
     # share of training examples replaced by non-digits (training/negatives.py) with the uniform
     # distribution as their target: outlier exposure, for the card's "not a digit" rule (issue 13)
     negatives: float = 0.0
+    other_scripts: bool = False  # the non-digits include letters of other scripts (training/scripts.py)
     validation: int = 0  # training images held out to pick the best epoch
     patience: int | None = None  # early stopping on validation accuracy
     # exponential moving average of the weights, updated every step with this momentum (0.999 ≈ the
@@ -98,6 +99,10 @@ RECIPES["pictures"] = RECIPES["edge"].replace(
     printed_digits=0.04,
     picture_noise=PictureNoise(stroke_width=0.1, thick_3x3=0.0, blur=0.05, noise=0.05, broken=0.05),
 )
+# best + letters of other scripts among the non-digits (issue 13). Refuses more letters of other scripts
+# (held-out scripts 63 → 76 %), but seed 1 lost 0.13 points on MNIST and pictures, numbers and fonts
+# fell with its stricter fitted threshold, so it is not the shipped recipe (README "Letters of other scripts").
+RECIPES["best-scripts"] = RECIPES["best"].replace(recipe="best-scripts", other_scripts=True)
 SCHEDULES = ("constant", "cosine", "onecycle")
 DEFAULT_RECIPE = "edge"
 
