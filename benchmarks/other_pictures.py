@@ -1,5 +1,6 @@
 """Digits in pictures the picture sets do not draw: a few pixels a side, enlarged block by block, inside a
-box, a form's row of boxes or a circle, white ink on a transparent canvas. How many are read right.
+box, a form's row of boxes or a circle, white ink on a transparent canvas, a seven-segment display.
+How many are read right.
 
     python benchmarks/other_pictures.py [--per-kind 200] [--seed 0] [--data DIR] [--optdigits FILE]
 
@@ -73,6 +74,32 @@ def transparent(digit: np.ndarray) -> bytes:
     return encoded(np.dstack([np.full_like(alpha, 255)] * 3 + [alpha]))
 
 
+SEGMENTS = ("abcdef", "bc", "abdeg", "abcdg", "bcfg", "acdfg", "acdefg", "abc", "abcdefg", "abcdfg")  # 0…9
+
+
+def seven_segment(digit: int, rng: np.random.Generator) -> bytes:
+    """A digit of a seven-segment display (a meter, a clock): bars with gaps at the joints, some slant,
+    dark on light paper or on an LCD's grey, slightly blurred."""
+    w, h = int(rng.integers(40, 80)), int(rng.integers(80, 140))
+    thick, gap, slant = int(rng.integers(6, 16)), int(rng.integers(1, 5)), float(rng.uniform(0, 0.2))
+    ends = {"a": (0, 0, w, 0), "g": (0, h / 2, w, h / 2), "d": (0, h, w, h), "f": (0, 0, 0, h / 2),
+            "b": (w, 0, w, h / 2), "e": (0, h / 2, 0, h), "c": (w, h / 2, w, h)}  # fmt: skip
+    lcd = rng.random() < 0.5
+    paper, ink = (205, 60) if lcd else (235, 30)
+    picture = Image.new("L", (320, 240), paper)
+    draw = ImageDraw.Draw(picture)
+    ox, oy = 160 - w / 2, 120 - h / 2
+    for segment in SEGMENTS[digit]:
+        x0, y0, x1, y1 = ends[segment]
+        inset = gap + thick / 2
+        if x0 == x1:
+            y0, y1 = y0 + inset, y1 - inset
+        else:
+            x0, x1 = x0 + inset, x1 - inset
+        draw.line([(ox + x0 + slant * (h - y0), oy + y0), (ox + x1 + slant * (h - y1), oy + y1)], fill=ink, width=thick)
+    return encoded(picture.filter(ImageFilter.GaussianBlur(0.8)))
+
+
 def kinds(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n: int) -> dict[str, list[tuple[bytes, str]]]:
     pick = rng.choice(len(x), n, replace=False)
     singles = [(x[i], str(y[i])) for i in pick]
@@ -86,6 +113,7 @@ def kinds(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n: int) -> dic
         "in a circle": [(on_paper([d], rng, "circle"), t) for d, t in singles],
         "4 digits in a row of boxes": [(on_paper(x[r], rng, "comb"), "".join(map(str, y[r]))) for r in rows],
         "white on a transparent canvas": [(transparent(d), t) for d, t in singles],
+        "seven-segment display": [(seven_segment(int(t), rng), t) for _, t in singles],
     }
 
 
