@@ -96,9 +96,11 @@ def test_blank_images_are_reported_not_guessed(value):
 def test_unreadable_inputs_give_one_line_errors(tmp_path):
     (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "text.png").write_text("hello")
+    (tmp_path / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
     for source, reason in (
         (tmp_path / "empty.png", "empty file"),
         (tmp_path / "text.png", "not a readable image"),
+        (tmp_path / "IMG_0001.HEIC", "HEIC/HEIF or AVIF .*save it as JPEG or PNG"),
         (tmp_path / "missing.png", "No such file"),
         (tmp_path, "is a directory"),
     ):

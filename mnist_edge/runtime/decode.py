@@ -256,7 +256,15 @@ def _open(data: bytes) -> Image.Image:
     except Image.DecompressionBombError:
         raise ImageError(f"image dimensions are over the {MAX_PIXELS}-pixel limit") from None
     except Exception as e:  # Pillow raises many types for damaged files
+        if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+            raise ImageError(
+                "a HEIC/HEIF or AVIF picture (a phone's photo format), not supported: save it as JPEG or PNG"
+            ) from None
         raise _unreadable(e) from None
+
+
+# ISO media file brands of HEIC/HEIF and AVIF pictures (the 'ftyp' box at byte 4), which Pillow cannot open
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
 
 
 def _from_image(img: Image.Image, data: bytes | None) -> Picture:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
+# the formats Pillow reads, and phone formats it cannot (listed so each gets decode's one-line reason)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+IMAGE_SUFFIXES |= {".heic", ".heif", ".avif"}
 
 
 def images_in(folder: Path) -> list[str]:
