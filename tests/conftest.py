@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -142,6 +143,14 @@ def digit_pngs(tmp_path_factory, mnist) -> list[tuple[Path, int]]:
         Image.fromarray(mnist.x_test[i]).save(path)
         out.append((path, int(mnist.y_test[i])))
     return out
+
+
+def encoded(img: Image.Image | np.ndarray, fmt: str = "PNG", **options) -> bytes:
+    """A picture (or a uint8 array) saved in ``fmt``, as bytes."""
+    picture = img if isinstance(img, Image.Image) else Image.fromarray(img)
+    buffer = io.BytesIO()
+    picture.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
 
 
 def run_cli(*args, env=None, cwd=None) -> subprocess.CompletedProcess:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
+
+from conftest import encoded
 
 pytestmark = pytest.mark.runtime
 
@@ -15,9 +15,7 @@ PAPER, INK, CELL = 235, 30, 90
 
 
 def _jpeg(canvas: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(canvas.astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7)).save(out, "JPEG", quality=88)
-    return out.getvalue()
+    return encoded(Image.fromarray(canvas.astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7)), "JPEG", quality=88)
 
 
 def _write(canvas: np.ndarray, digit: np.ndarray, x: int, y: int, size: int = 84) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
+from conftest import encoded, run_cli
 from mnist_edge.runtime import ImageError, preprocess, read_digit
 from mnist_edge.runtime.decode import MAX_DECODED_BYTES, WORK_MIN_SHORT, decode
 
@@ -26,12 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = importlib.util.spec_from_file_location("picture_sets", ROOT / "benchmarks" / "picture_sets.py")
 picture_sets = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(picture_sets)
-
-
-def encoded(img: Image.Image, fmt: str = "PNG", **options) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
 
 
 def overlap(a, b) -> float:

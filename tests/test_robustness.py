@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
@@ -18,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from conftest import MNIST_EDGE, copy_model_dir, run_cli
+from conftest import MNIST_EDGE, copy_model_dir, encoded, run_cli
 from mnist_edge.faults import ENV_VAR as FAULT_ENV
 from mnist_edge.photo_like import photo_of_digit
 from mnist_edge.runtime import ImageError, Predictor, decode, preprocess
@@ -41,12 +40,6 @@ def png_bomb(width: int, height: int) -> bytes:
 
 
 BLANK = {"one_pixel.png", "all_white.png", "all_black.png"}  # no digit: predict answers, preprocess raises
-
-
-def encoded(img: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import io
-
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
+from conftest import encoded
 from mnist_edge.runtime.normalize import native_pixels
 
 pytestmark = pytest.mark.runtime
-
-
-def _png(gray: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(gray).save(out, "PNG")
-    return out.getvalue()
 
 
 def _reduced(sample, side: int) -> list[tuple[np.ndarray, int]]:
@@ -29,7 +21,7 @@ def _reduced(sample, side: int) -> list[tuple[np.ndarray, int]]:
 
 
 def _read_right(predictor, pictures) -> int:
-    return sum(predictor.predict(_png(gray)).digits == str(label) for gray, label in pictures)
+    return sum(predictor.predict(encoded(gray)).digits == str(label) for gray, label in pictures)
 
 
 @pytest.mark.parametrize(("side", "least"), [(8, 80), (10, 94)])
@@ -42,7 +34,7 @@ def test_a_digit_enlarged_block_by_block_reads_as_the_tiny_digit(predictor, samp
     pictures = _reduced(sample, 8)[:30]
     for gray, _ in pictures:
         blocky = np.repeat(np.repeat(gray, 16, axis=0), 16, axis=1)  # 128×128 of 16×16 blocks
-        tiny, big = predictor.predict(_png(gray)), predictor.predict(_png(blocky))
+        tiny, big = predictor.predict(encoded(gray)), predictor.predict(encoded(blocky))
         assert big.digits == tiny.digits
         assert big.box == (0, 0, 128, 128)
     enlarged = [(np.repeat(np.repeat(g, 16, axis=0), 16, axis=1), label) for g, label in pictures]
