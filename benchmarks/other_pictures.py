@@ -1,6 +1,6 @@
 """Digits in pictures the picture sets do not draw: a few pixels a side, enlarged block by block, inside a
-box, a form's row of boxes or a circle, white ink on a transparent canvas, a seven-segment display.
-How many are read right.
+box, a form's row of boxes or a circle, white ink on a transparent canvas, a seven-segment display,
+cropped tight (the digit fills the picture). How many are read right.
 
     python benchmarks/other_pictures.py [--per-kind 200] [--seed 0] [--data DIR] [--optdigits FILE]
 
@@ -100,6 +100,23 @@ def seven_segment(digit: int, rng: np.random.Generator) -> bytes:
     return encoded(picture.filter(ImageFilter.GaussianBlur(0.8)))
 
 
+def cropped(digit: np.ndarray, side: int | None = None, margin: float = 0.0, zoom: int = 8) -> np.ndarray:
+    """Dark on white, cropped to the digit's ink: its own box enlarged ``zoom`` times (``side`` None), or
+    centred in a ``side``-pixel square with ``margin`` of it as paper (a scan or a photo cut to the digit)."""
+    rows, cols = np.flatnonzero((digit > 30).any(axis=1)), np.flatnonzero((digit > 30).any(axis=0))
+    ink = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32)
+    h, w = ink.shape
+    s = zoom if side is None else side * (1 - 2 * margin) / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    ink = np.clip(cv2.resize(ink, size, interpolation=cv2.INTER_CUBIC), 0, 255)
+    if side is None:
+        return (255 - ink).astype(np.uint8)
+    square = np.zeros((side, side), np.float32)
+    y, x = (side - size[1]) // 2, (side - size[0]) // 2
+    square[y : y + size[1], x : x + size[0]] = ink
+    return (255 - square).astype(np.uint8)
+
+
 def kinds(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n: int) -> dict[str, list[tuple[bytes, str]]]:
     pick = rng.choice(len(x), n, replace=False)
     singles = [(x[i], str(y[i])) for i in pick]
@@ -114,6 +131,10 @@ def kinds(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n: int) -> dic
         "4 digits in a row of boxes": [(on_paper(x[r], rng, "comb"), "".join(map(str, y[r]))) for r in rows],
         "white on a transparent canvas": [(transparent(d), t) for d, t in singles],
         "seven-segment display": [(seven_segment(int(t), rng), t) for _, t in singles],
+        "cropped to its box, ×4": [(encoded(cropped(d, zoom=4)), t) for d, t in singles],
+        "cropped to its box, ×8": [(encoded(cropped(d, zoom=8)), t) for d, t in singles],
+        "100 px square, no margin": [(encoded(cropped(d, 100)), t) for d, t in singles],
+        "300 px square, 3 % margin (JPEG)": [(encoded(cropped(d, 300, 0.03), "JPEG"), t) for d, t in singles],
     }
 
 

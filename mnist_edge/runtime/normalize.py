@@ -123,14 +123,23 @@ def native_pixels(gray: np.ndarray, most: int) -> np.ndarray | None:
 
 
 def whole_picture_digit(gray: np.ndarray) -> np.ndarray | None:
-    """A small picture that is all digit (a low-resolution crop): global paper/ink levels, no search.
+    """A small picture that is all digit (a low-resolution crop) → 28×28 float32 (``whole_picture_ink``,
+    then the usual 20 px box and centre of mass); None when it holds no ink."""
+    found = whole_picture_ink(gray)
+    return None if found is None else fit_and_center(found[0])
+
+
+def whole_picture_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """The digit's soft ink in a picture that is all digit, cropped, and its box (x0, y0, x1, y1) in
+    ``gray``'s pixels: global paper/ink levels, no search. None when there is no ink.
 
     Polarity from the border (paper), contrast stretched between paper and the brightest ink, ink
-    found with Otsu's threshold, then the usual 20 px box and centre of mass. A picture under
-    TINY_PICTURE a side (an 8×8 digit) is first enlarged smoothly: on a handful of pixels the
-    threshold and the crop would cut through the digit's soft edges, which carry most of its shape.
+    found with Otsu's threshold. A picture under TINY_PICTURE a side (an 8×8 digit) is first
+    enlarged smoothly: on a handful of pixels the threshold and the crop would cut through the
+    digit's soft edges, which carry most of its shape.
     """
     h, w = gray.shape
+    k = 1
     if max(h, w) < TINY_PICTURE:  # a few pixels a side: threshold and crop between pixels, not on them
         k = -(-TINY_ENLARGED // max(h, w))
         gray = cv2.resize(gray, (w * k, h * k), interpolation=cv2.INTER_CUBIC)
@@ -150,4 +159,5 @@ def whole_picture_digit(gray: np.ndarray) -> np.ndarray | None:
         return None
     ink = np.where(ink > threshold / 2, ink, 0).astype(np.float32)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return fit_and_center(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    box = (cols[0] // k, rows[0] // k, -(-(cols[-1] + 1) // k), -(-(rows[-1] + 1) // k))
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], box

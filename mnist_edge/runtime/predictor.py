@@ -6,7 +6,7 @@ import math
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -207,10 +207,10 @@ class Predictor:
         if looks_like_mnist(gray):  # an MNIST-like 28×28: the shortest path (see _pass_through)
             return self._pass_through(gray, picture.size)
         found = read_picture(picture, mnist_checked=True)
-        if len(found.readings) == 1:
+        if len(found.readings) == 1 and found.whole is None:
             reading = found.readings[0]
             return _one_digit(self._row(reading.tensor), reading, self.trust)
-        if not found.readings:
+        if _rows(found) == 0:
             return to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), found)
         return to_number_prediction(self.probabilities(_stack(found)), found, self.trust)
 
@@ -236,7 +236,7 @@ def predict_found(predictor: Predictor, found: Sequence[Digits]) -> list[Predict
     counts = [_rows(f) for f in found]
     if sum(counts) == 0:
         return [to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), f) for f in found]
-    probs = predictor.probabilities(np.concatenate([_stack(f).reshape(-1, INPUT_SIZE) for f in found if f.readings]))
+    probs = predictor.probabilities(np.concatenate([_stack(f).reshape(-1, INPUT_SIZE) for f in found if _rows(f)]))
     ends = np.cumsum(counts)
     return [
         to_number_prediction(probs[e - c : e], f, predictor.trust) for f, c, e in zip(found, counts, ends, strict=True)
@@ -244,15 +244,19 @@ def predict_found(predictor: Predictor, found: Sequence[Digits]) -> list[Predict
 
 
 def _stack(found: Digits) -> np.ndarray:
-    """The model's input for a picture's readings, then its alternatives' (``to_number_prediction``)."""
-    if len(found.readings) == 1:
+    """The model's input for a picture's readings, then its alternatives', then the whole picture's
+    (``to_number_prediction``)."""
+    if len(found.readings) == 1 and found.whole is None:
         return found.readings[0].tensor
-    return np.stack([r.tensor for r in found.readings] + [r.tensor for a in found.alternatives for r in a.readings])
+    whole = [found.whole.tensor] if found.whole is not None else []
+    return np.stack(
+        [r.tensor for r in found.readings] + [r.tensor for a in found.alternatives for r in a.readings] + whole
+    )
 
 
 def _rows(found: Digits) -> int:
     """How many model rows ``_stack(found)`` holds."""
-    return len(found.readings) + sum(len(a.readings) for a in found.alternatives)
+    return len(found.readings) + sum(len(a.readings) for a in found.alternatives) + (found.whole is not None)
 
 
 def to_prediction(probs: np.ndarray, reading: Reading | None = None, trust: Trust | None = None) -> Prediction:
@@ -306,11 +310,17 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
     ``Trust.rejects_number`` says so; otherwise a digit the single-digit rule doubts is read as its
     most likely label.
     """
+    probs = np.asarray(probs).reshape(-1, NUM_CLASSES)
+    if found.whole is not None and len(probs) == _rows(found):
+        read = to_number_prediction(probs[:-1], replace(found, whole=None), trust)
+        whole = to_prediction(probs[-1], found.whole, trust)
+        if whole.label is not None and (not read.digits or (found.whole_first and whole.confidence > read.confidence)):
+            return whole
+        return read
     if not found.readings:
         reason = found.reason or "no digit found"
         return Prediction(None, None, None, found.box, digits="", reason=reason, readings=())
     n = len(found.readings)
-    probs = np.asarray(probs).reshape(-1, NUM_CLASSES)
     if n == 1:
         return to_prediction(probs[0], found.readings[0], trust)
     readings = list(found.readings)

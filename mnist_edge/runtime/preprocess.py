@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from typing import NamedTuple
 
@@ -24,7 +24,14 @@ import numpy as np
 from ..errors import ImageError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
 from .locate import Strokes, find_strokes, ink_map
-from .normalize import digit_tensor, looks_like_mnist, native_pixels, whole_picture_digit
+from .normalize import (
+    digit_tensor,
+    fit_and_center,
+    looks_like_mnist,
+    native_pixels,
+    whole_picture_digit,
+    whole_picture_ink,
+)
 from .pattern import part_of_a_pattern
 from .row import digits_in_row, halves, joinable, joined
 from .trust import NOT_A_DIGIT
@@ -48,6 +55,13 @@ __all__ = [
 CROP_FROM_WORKING_PX = 32  # a digit at least this large (long side, working pixels) is cropped from the working image
 MIN_SOURCE_PX = 16  # …else from the finer decode, or decoded again when it is smaller than this there
 WHOLE_PICTURE_PX = 64  # a picture no larger than this is taken as one digit, cropped (low resolution)
+FILLED_PIECE = 0.25  # groups with this fraction of the best group's ink (no specks),…
+FILLED_SPAN = 0.6  # …spanning this much of a picture's width or height may be one digit filling it,…
+FILLED_ASPECT = 1.2  # …when together they are at most this many times wider than tall (one digit, not a number),…
+FILLED_BEST = 0.8  # …the best group lies on the picture's edge or holds less than this fraction of their ink,…
+FILLED_BORDER = 0.3  # …and at most this fraction of the picture's border is ink (a texture's is half of it)
+FILLED_INSIDE = 0.8  # the whole picture's ink is where the groups are: this much of their box lies in its box
+FILLED_PART = 0.4  # a best group this large (of the short side) or on the edge is a piece of the digit that fills it
 ZOOM_BELOW = 24  # working pixels: a row of digits less tall than this is read again in a finer view…
 ZOOM_TO = 48  # …where they are about this tall…
 ZOOM_MARGIN = 1.0  # …with this many digit heights of the picture around the row
@@ -85,12 +99,17 @@ class Digits:
     (``row.joinable``), and wide pieces that may be two digits, read as two (``row.halves``); the
     reader chooses by the model's answer (``predictor._takes``). ``box``: with no readings, where the
     picture was looked at when something was found and judged no digit (a piece of a pattern).
+    ``whole``: for a picture one digit may fill (``_filled``), the whole picture read as that digit,
+    which the reader takes when what was found is no digit, or, with ``whole_first``, when it reads
+    surer (``predictor.to_number_prediction``).
     """
 
     readings: tuple[Reading, ...]
     reason: str | None = None
     alternatives: tuple[Regrouping, ...] = ()
     box: tuple[int, int, int, int] | None = None
+    whole: Reading | None = None
+    whole_first: bool = False
 
 
 def preprocess(source: ImageSource) -> np.ndarray:
@@ -167,6 +186,17 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False, kerne
     ink, dark, groups = find_strokes(gray, kernel)
     if not groups:
         return Digits((), "no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")
+    found = _found(picture, ink, dark, groups, row)
+    filled = _filled(gray, groups) if row and kernel is None else None
+    if filled is not None:
+        whole = _whole(picture, gray, _union(groups))
+        if whole is not None:
+            return replace(found, whole=whole, whole_first=filled)
+    return found
+
+
+def _found(picture: Picture, ink: np.ndarray, dark: bool, groups: list[Strokes], row: bool) -> Digits:
+    """The digits of the picture's best group of strokes (of its row, when ``row``), cropped and normalised."""
     digits = digits_in_row(groups, ink) if row else groups[:1]
     if row and len(digits) > 1:
         zoomed = _zoomed(picture, digits)
@@ -183,6 +213,85 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False, kerne
     if len(readings) == 1:
         return Digits(readings)
     return Digits(readings, alternatives=_alternatives(picture, kept, ink, dark))
+
+
+def _filled(gray: np.ndarray, groups: list[Strokes]) -> bool | None:
+    """Whether one digit may fill the picture (cropped tight to it, or a marker's close-up) and the
+    search have read it in pieces: None when not; else whether the pieces say so clearly.
+
+    The search takes strokes on the picture's edge for a table edge or a shadow, and strokes as wide
+    as its paper kernel for paper: a digit that fills its picture falls apart into pieces, on the edge
+    or beside each other. Then the groups span most of the picture, one digit wide, and the best of
+    them lies on the edge or holds only part of their ink; and the picture's border is mostly paper
+    (strokes cross it here and there; a texture is ink on half of it). Clearly: the best group lies on
+    the edge or is a large piece (FILLED_PART), not a small digit beside a table edge.
+    """
+    h, w = gray.shape
+    best = groups[0]
+    x0, y0, x1, y1 = _union(groups)
+    if max((x1 - x0) / w, (y1 - y0) / h) < FILLED_SPAN or x1 - x0 > FILLED_ASPECT * (y1 - y0):
+        return None
+    bx0, by0, bx1, by1 = best.box
+    on_edge = bx0 <= 1 or by0 <= 1 or bx1 >= w - 1 or by1 >= h - 1
+    if not on_edge and best.ink >= FILLED_BEST * sum(g.ink for g in groups):
+        return None
+    if _border_ink(gray) > FILLED_BORDER:
+        return None
+    return on_edge or max(bx1 - bx0, by1 - by0) >= FILLED_PART * min(h, w)
+
+
+def _union(groups: list[Strokes]) -> tuple[int, int, int, int]:
+    """The box of the groups with at least FILLED_PIECE of the best one's ink (a speck is no piece of a
+    digit); plain Python over a handful of boxes: this runs on every picture searched."""
+    if len(groups) == 1:
+        return groups[0].box
+    least = FILLED_PIECE * groups[0].ink
+    pieces = [g.box for g in groups if g.ink >= least]
+    return min(b[0] for b in pieces), min(b[1] for b in pieces), max(b[2] for b in pieces), max(b[3] for b in pieces)
+
+
+def _whole(picture: Picture, gray: np.ndarray, strokes: tuple[int, int, int, int]) -> Reading | None:
+    """The working image read as one digit (``whole_picture_ink`` of it reduced to WHOLE_PICTURE_PX), or
+    None when that ink is not where the strokes are (less than FILLED_INSIDE of their box ``strokes``
+    lies in its box: a table edge beside a number is ink to a global threshold, and no digit)."""
+    small = _at_most(gray, WHOLE_PICTURE_PX)
+    found = whole_picture_ink(small)
+    if found is None:
+        return None
+    ink, box = found
+    fx, fy = gray.shape[1] / small.shape[1], gray.shape[0] / small.shape[0]
+    x0, y0, x1, y1 = box
+    box = (round(x0 * fx), round(y0 * fy), min(gray.shape[1], round(x1 * fx)), min(gray.shape[0], round(y1 * fy)))
+    if _inside(strokes, box) < FILLED_INSIDE:
+        return None
+    return Reading(fit_and_center(ink).reshape(-1), _scaled(box, picture.scale, picture.size))
+
+
+def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """The fraction of box ``a`` that lies inside box ``b``."""
+    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return iw * ih / area if area > 0 else 0.0
+
+
+def _border_ink(gray: np.ndarray) -> float:
+    """The fraction of the picture's border on the ink side of Otsu's split of its gray levels (the
+    side the border's median is not on: the search's own polarity may be wrong when a digit fills
+    the picture)."""
+    level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    dark = np.count_nonzero(border <= level)
+    return min(dark, border.size - dark) / border.size
+
+
+def _at_most(gray: np.ndarray, most: int) -> np.ndarray:
+    """``gray`` reduced by area so that its long side is at most ``most`` pixels."""
+    h, w = gray.shape
+    s = most / max(h, w)
+    if s >= 1:
+        return gray
+    return cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
 def _zoomed(picture: Picture, digits: list[Strokes]) -> Digits | None:
