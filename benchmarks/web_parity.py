@@ -91,7 +91,8 @@ window.readAll = async (urls, half = false) => {
     const t0 = performance.now();
     const r = preprocessImageData(imageData);
     const ms = performance.now() - t0;
-    out.push({ pixels: r.pixels && b64(r.pixels), box: r.box, reason: r.reason, ms,
+    const whole = r.whole && { pixels: b64(r.whole.tensor), box: r.whole.box, first: r.whole.first };
+    out.push({ pixels: r.pixels && b64(r.pixels), box: r.box, reason: r.reason, ms, whole,
                size: [imageData.width, imageData.height] });
   }
   return out;
@@ -182,7 +183,8 @@ def browser_page(pictures: Path):
 
 
 def read_in_browser(page, names: list[str], half: bool = False) -> list[dict]:
-    """preprocess.js on each picture (names relative to the served folder): pixels as float32, box, reason, ms.
+    """preprocess.js on each picture (names relative to the served folder): pixels as float32, box, reason, ms,
+    whole (None, or the whole picture's reading: pixels, box, first).
 
     ``half``: the picture read as the page reads its drawing pad, at half size (the canvas's 2×2 means)."""
     out = []
@@ -191,13 +193,17 @@ def read_in_browser(page, names: list[str], half: bool = False) -> list[dict]:
         for r in page.evaluate("([urls, half]) => window.readAll(urls, half)", [urls, half]):
             pixels = r["pixels"]
             r["pixels"] = None if pixels is None else np.frombuffer(base64.b64decode(pixels), np.float32).copy()
+            if r["whole"] is not None:
+                r["whole"]["pixels"] = np.frombuffer(base64.b64decode(r["whole"]["pixels"]), np.float32).copy()
             out.append(r)
     return out
 
 
-def read_in_python(folder: Path, names: list[str]) -> list[dict]:
-    """read_digit on each picture file, as ``mnist-edge predict`` reads it."""
+def read_in_python(folder: Path, names: list[str], whole: bool = False) -> list[dict]:
+    """read_digit on each picture file, as ``mnist-edge predict`` reads it; with ``whole``, also the whole
+    picture's reading of ``read_digits`` (``preprocess.Digits.whole``): None, or its pixels, box, first."""
     from mnist_edge.runtime import ImageError, read_digit
+    from mnist_edge.runtime.preprocess import read_digits
 
     out = []
     for name in names:
@@ -208,6 +214,10 @@ def read_in_python(folder: Path, names: list[str]) -> list[dict]:
         except ImageError as e:
             r = {"pixels": None, "box": None, "reason": e.reason}
         r["ms"] = (time.perf_counter() - t0) * 1000
+        if whole:
+            found = read_digits(folder / name)
+            w = found.whole
+            r["whole"] = w and {"pixels": w.tensor, "box": list(w.box), "first": found.whole_first}
         out.append(r)
     return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import cv2
 import harness  # beside this file (pytest puts tests/browser/ on sys.path)
 import numpy as np
 import pytest
@@ -164,6 +165,23 @@ def test_uploaded_photos_read_as_the_python_runtime_reads_them(page, photos, pre
         assert answer["label"] == predictor.predict(path).label, path.name
         assert page.text_content("#label") == str(answer["label"])
     page.screenshot(path=str(artifacts / "photo.png"))
+
+
+def test_a_digit_cut_out_to_its_box_is_read_whole_as_predict_reads_it(page, sample_dir, tmp_path, predictor):
+    mnist = load_path(sample_dir)
+    read = agree = 0
+    for i in range(6):
+        digit = mnist.x_test[i]
+        rows, cols = np.flatnonzero((digit > 30).any(axis=1)), np.flatnonzero((digit > 30).any(axis=0))
+        ink = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        path = tmp_path / f"cut_{i}.png"
+        Image.fromarray(255 - cv2.resize(ink, None, fx=8, fy=8, interpolation=cv2.INTER_CUBIC)).save(path)
+        answer, expected = harness.upload(page, path), predictor.predict(path)
+        agree += (answer["label"], answer["box"]) == (expected.label, list(expected.box))
+        read += answer["label"] == int(mnist.y_test[i])
+    # the digit fills its picture: read whole (before: 2 of these 6). The page has no pattern rule: where
+    # predict turns the pieces it found away as part of a pattern, the page may take one of them (a "1")
+    assert read >= 5 and agree >= 5
 
 
 def test_the_camera_input_feeds_the_model_too(page, photos, predictor):

@@ -4,7 +4,8 @@ Each picture here exercises one rule of the Python runtime that preprocess.js po
 transparent canvas (decode._over_white composites it on black), a tiny digit enlarged block by block
 (normalize.native_pixels reads it at its own size), a picture of a few pixels a side
 (normalize.whole_picture_digit enlarges it with OpenCV's cubic first) and a digit in a frame
-(locate._unframed reads the strokes inside a box, a circle, a form's row of boxes). The browser decodes
+(locate._unframed reads the strokes inside a box, a circle, a form's row of boxes), and a digit cut out
+to its box (preprocess._filled: the whole picture is read as the digit too). The browser decodes
 each file as the page does; Python reads the same file with ``read_digit``. The ported functions are
 also checked one by one against OpenCV and the runtime's. On 200 12×12 digits of other_pictures.py, 13
 tensors differ by more than 1/255 (IPP's cubic, a level apart on a few pixels, moves the threshold);
@@ -60,6 +61,13 @@ def _framed(digits: list[np.ndarray], kind: int) -> np.ndarray:
     return np.asarray(picture)
 
 
+def _cut_out(digit: np.ndarray, zoom: int) -> np.ndarray:
+    """A real MNIST digit cut out to its ink's box, enlarged, dark on white: it fills its picture."""
+    rows, cols = np.flatnonzero((digit > 30).any(axis=1)), np.flatnonzero((digit > 30).any(axis=0))
+    ink = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return 255 - cv2.resize(ink, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
+
+
 def _save(folder: Path, name: str, pixels: np.ndarray, labels: dict, label: int) -> None:
     (folder / name).parent.mkdir(exist_ok=True)
     Image.fromarray(pixels).save(folder / name)  # gray, or RGBA when it has four channels
@@ -86,10 +94,11 @@ def readings(tmp_path_factory, mnist) -> dict[str, tuple[dict, dict, int]]:
         _save(folder, f"blocky/{n:02d}.png", np.kron(tiny, np.ones((k, k), np.uint8)), labels, label)
         row = [mnist.x_test[i + j] for j in range(3)] if n % 4 == 2 else [digit]
         _save(folder, f"framed/{n:02d}.png", _framed(row, n % 4), labels, label)
+        _save(folder, f"tight/{n:02d}.png", _cut_out(digit, 4 + 2 * (n % 3)), labels, label)
     names = list(labels)
     with web_parity.browser_page(folder) as page:
         js = web_parity.read_in_browser(page, names)
-    py = web_parity.read_in_python(folder, names)
+    py = web_parity.read_in_python(folder, names, whole=True)
     return {n: (p, j, labels[n]) for n, p, j in zip(names, py, js, strict=True)}
 
 
@@ -120,6 +129,20 @@ def test_the_page_reads_python_tensors_and_boxes(readings, prefix):
 def test_the_page_gives_python_labels(readings, prefix):
     py_labels, js_labels = _labels(readings, prefix)
     assert js_labels == py_labels
+
+
+def test_a_digit_that_fills_its_picture_is_read_whole_as_python_reads_it(readings):
+    wholes = 0
+    for name, (py, js, _) in readings.items():
+        assert (py["whole"] is None) == (js["whole"] is None), name
+        if py["whole"] is None:
+            continue
+        wholes += 1
+        assert js["whole"]["box"] == py["whole"]["box"] and js["whole"]["first"] == py["whole"]["first"], name
+        assert float(np.abs(py["whole"]["pixels"] - js["whole"]["pixels"]).max()) <= 1 / 255, name
+    tight = [n for n in readings if n.startswith("tight/")]
+    assert sum(readings[n][0]["whole"] is not None for n in tight) >= N // 2  # the rule is exercised
+    assert wholes < 2 * N  # …and not on every picture (a framed digit, a tiny one: no whole reading)
 
 
 @pytest.fixture(scope="module")

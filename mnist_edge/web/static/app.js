@@ -90,21 +90,30 @@ async function predict(read, placement) {
   const tr = performance.now();
   const seen = preprocessImageData(imageData);
   const t1 = performance.now();
-  if (!seen.pixels) {
+  if (!seen.pixels && !seen.whole) {
     showNothing(seen.reason || "no digit found");
     return;
   }
-  const probabilities = calibrate(await infer(seen.pixels), trust);
+  const found = await judged(seen.pixels, seen.box);
+  const whole = seen.whole ? await judged(seen.whole.tensor, seen.whole.box) : null;
+  // predictor.to_number_prediction: the whole picture when what was found is no digit, or is clearly a
+  // piece of the digit that fills the picture and less sure
+  const wholeTaken = whole && !whole.doubted && (!found || found.doubted || (seen.whole.first && whole.top > found.top));
+  const taken = wholeTaken ? whole : found;
   const t2 = performance.now();
-  const doubted = rejects(probabilities, seen.pixels, trust);
-  const label = doubted ? null : probabilities.indexOf(Math.max(...probabilities));
+  if (!taken) {
+    showNothing(seen.reason || "no digit found"); // nothing cropped, and the whole picture is no digit
+    return;
+  }
+  const { probabilities, doubted, pixels, box } = taken;
+  const label = doubted ? null : probabilities.indexOf(taken.top);
   state.last = {
     label,
     confidence: doubted ? null : probabilities[label],
     reason: doubted ? "not a digit" : null,
     probabilities,
-    pixels: Array.from(seen.pixels),
-    box: seen.box,
+    pixels: Array.from(pixels),
+    box,
     readMs: tr - t0,
     preprocessMs: t1 - t0,
     inferenceMs: t2 - t1,
@@ -114,6 +123,14 @@ async function predict(read, placement) {
   state.predictions += 1;
   if (state.timings.firstPrediction === undefined) state.timings.firstPrediction = t2;
   show(state.last, placement);
+}
+
+/** One reading through the model and the card's rules: {probabilities, top, doubted, pixels, box}, or null. */
+async function judged(pixels, box) {
+  if (!pixels) return null;
+  const probabilities = calibrate(await infer(pixels), trust);
+  const doubted = rejects(probabilities, pixels, trust);
+  return { probabilities, top: Math.max(...probabilities), doubted, pixels, box };
 }
 
 // --- drawing ------------------------------------------------------------------------------------

@@ -48,6 +48,13 @@ const BLOCKY_MAX = 2048;
 const CROP_FROM_WORKING_PX = 32;
 const MIN_SOURCE_PX = 16;
 const WHOLE_PICTURE_PX = 64;
+const FILLED_PIECE = 0.25;
+const FILLED_SPAN = 0.6;
+const FILLED_ASPECT = 1.2;
+const FILLED_BEST = 0.8;
+const FILLED_BORDER = 0.3;
+const FILLED_INSIDE = 0.8;
+const FILLED_PART = 0.4;
 const CROP_MARGIN = 0.5;
 const SMOOTH_MIN_DIGIT = 40;
 
@@ -1185,13 +1192,21 @@ function isBlocky({ w, h, data }, k) {
   return true;
 }
 
-/**
- * normalize.whole_picture_digit: a small picture that is all digit, by global levels; or null. A picture
- * under TINY_PICTURE a side is first enlarged (cubic) to at least TINY_ENLARGED.
- */
+/** normalize.whole_picture_digit: a small picture that is all digit, by global levels; or null. */
 export function wholePictureDigit(gray) {
+  const found = wholePictureInk(gray);
+  return found === null ? null : fitAndCenter(found.ink);
+}
+
+/**
+ * normalize.whole_picture_ink: {ink (float, cropped), box [x0, y0, x1, y1) in `gray`'s pixels} of a picture
+ * that is all digit, by global levels; or null. A picture under TINY_PICTURE a side is first enlarged
+ * (cubic) to at least TINY_ENLARGED.
+ */
+export function wholePictureInk(gray) {
+  let k = 1;
   if (Math.max(gray.w, gray.h) < TINY_PICTURE) {
-    const k = Math.ceil(TINY_ENLARGED / Math.max(gray.w, gray.h));
+    k = Math.ceil(TINY_ENLARGED / Math.max(gray.w, gray.h));
     gray = resizeCubic(gray, gray.w * k, gray.h * k);
   }
   const n = gray.data.length;
@@ -1218,14 +1233,20 @@ export function wholePictureDigit(gray) {
   const box = boxWhere(image(gray.w, gray.h, ink), (v) => v > level);
   if (!box) return null;
   for (let i = 0; i < n; i++) if (!(ink[i] > half)) ink[i] = 0;
-  return fitAndCenter(crop(image(gray.w, gray.h, ink), ...box));
+  const [x0, y0, x1, y1] = box;
+  const at = [Math.floor(x0 / k), Math.floor(y0 / k), Math.ceil(x1 / k), Math.ceil(y1 / k)];
+  return { ink: crop(image(gray.w, gray.h, ink), ...box), box: at };
 }
 
 // ---------------------------------------------------------------- preprocess.py
 
 class NoDigit extends Error {}
 
-/** preprocess._read on a picture (pictureOf, makePicture): {tensor: Float32Array(784), box}; throws NoDigit. */
+/**
+ * preprocess._read on a picture (pictureOf, makePicture): {tensor: Float32Array(784), box, whole}; throws
+ * NoDigit. `whole` ({tensor, box, first}, or null): preprocess.Digits.whole and whole_first; with it, a
+ * digit that cannot be cropped gives tensor null instead of NoDigit.
+ */
 export function readPicture(picture) {
   let { gray } = picture;
   const [width, height] = picture.size;
@@ -1242,7 +1263,22 @@ export function readPicture(picture) {
   }
   const [ink, dark, groups] = findStrokes(gray);
   if (!groups.length) throw new NoDigit(maxOf(ink.data) === 0 ? BLANK : NOT_FOUND);
-  const digit = groups[0];
+  const first = filled(gray, groups);
+  const whole = first === null ? null : wholeReading(picture, gray, union(groups));
+  if (whole !== null) whole.first = first;
+  let found;
+  try {
+    found = foundDigit(picture, gray, ink, dark, groups[0]);
+  } catch (e) {
+    if (whole === null || !(e instanceof NoDigit)) throw e;
+    found = { tensor: null, box: null }; // nothing cropped, but the whole picture is read
+  }
+  return { ...found, whole };
+}
+
+/** The best group's digit, cropped and normalised (preprocess._found of one digit): {tensor, box}; throws NoDigit. */
+function foundDigit(picture, gray, ink, dark, digit) {
+  const [width, height] = picture.size;
   const box = digit.box.map((v, i) => Math.min(i % 2 ? height : width, Math.max(0, roundHalfEven(v * picture.scale))));
   const [x0, y0, x1, y1] = digit.box;
   const long = Math.max(x1 - x0, y1 - y0);
@@ -1260,6 +1296,71 @@ export function readPicture(picture) {
   const tensor = soft === null ? null : digitTensor(soft);
   if (tensor === null) throw new NoDigit(NOT_FOUND);
   return { tensor, box };
+}
+
+/**
+ * preprocess._filled: null when no digit may fill the picture; else whether the search's pieces say so
+ * clearly (the best group on the edge, or a large piece of it).
+ */
+export function filled(gray, groups) {
+  const { w, h } = gray;
+  const best = groups[0];
+  const [x0, y0, x1, y1] = union(groups);
+  if (Math.max((x1 - x0) / w, (y1 - y0) / h) < FILLED_SPAN || x1 - x0 > FILLED_ASPECT * (y1 - y0)) return null;
+  const [bx0, by0, bx1, by1] = best.box;
+  const onEdge = bx0 <= 1 || by0 <= 1 || bx1 >= w - 1 || by1 >= h - 1;
+  let total = 0;
+  for (const g of groups) total += g.ink;
+  if (!onEdge && best.ink >= FILLED_BEST * total) return null;
+  if (borderInk(gray) > FILLED_BORDER) return null;
+  return onEdge || Math.max(bx1 - bx0, by1 - by0) >= FILLED_PART * Math.min(h, w);
+}
+
+/** preprocess._union: the box of the groups with at least FILLED_PIECE of the best one's ink. */
+function union(groups) {
+  const least = FILLED_PIECE * groups[0].ink;
+  const boxes = groups.filter((g, i) => i === 0 || g.ink >= least).map((g) => g.box);
+  return [0, 1, 2, 3].map((k) => (k < 2 ? Math.min : Math.max)(...boxes.map((b) => b[k])));
+}
+
+/** preprocess._border_ink: the fraction of the border on the ink side of Otsu's split of the gray levels. */
+function borderInk(gray) {
+  const level = otsu(gray.data);
+  const border = borderValues(gray);
+  let dark = 0;
+  for (const v of border) if (v <= level) dark++;
+  return Math.min(dark, border.length - dark) / border.length;
+}
+
+/** preprocess._whole: {tensor, box} of the working image read as one digit, or null (its ink not where the strokes are). */
+function wholeReading(picture, gray, strokes) {
+  const s = WHOLE_PICTURE_PX / Math.max(gray.w, gray.h);
+  const small =
+    s >= 1
+      ? gray
+      : resizeArea(gray, Math.max(1, roundHalfEven(gray.w * s)), Math.max(1, roundHalfEven(gray.h * s)));
+  const found = wholePictureInk(small);
+  if (found === null) return null;
+  const [fx, fy] = [gray.w / small.w, gray.h / small.h];
+  const [x0, y0, x1, y1] = found.box;
+  const box = [
+    roundHalfEven(x0 * fx),
+    roundHalfEven(y0 * fy),
+    Math.min(gray.w, roundHalfEven(x1 * fx)),
+    Math.min(gray.h, roundHalfEven(y1 * fy)),
+  ];
+  if (inside(strokes, box) < FILLED_INSIDE) return null;
+  const [width, height] = picture.size;
+  const scaled = box.map((v, i) => Math.min(i % 2 ? height : width, Math.max(0, roundHalfEven(v * picture.scale))));
+  return { tensor: fitAndCenter(found.ink), box: scaled };
+}
+
+/** preprocess._inside: the fraction of box `a` inside box `b`. */
+function inside(a, b) {
+  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const area = (a[2] - a[0]) * (a[3] - a[1]);
+  return area > 0 ? (iw * ih) / area : 0;
 }
 
 /**
@@ -1313,16 +1414,18 @@ function digitInk(view, factor, digit, dark, workingInk) {
 }
 
 /**
- * The page's entry point: a canvas ImageData (or {data, width, height}) → {pixels, box, reason}.
- * pixels: Float32Array(784) in [0, 1] (null when there is no digit, with Python's reason).
+ * The page's entry point: a canvas ImageData (or {data, width, height}) → {pixels, box, reason, whole}.
+ * pixels: Float32Array(784) in [0, 1] (null when there is no digit, with Python's reason). whole: for a
+ * picture one digit may fill, {tensor, box, first}: the whole picture read as that digit, which the page
+ * takes when `pixels` is no digit, or (with `first`) when it reads surer (predictor.to_number_prediction).
  */
 export function preprocessImageData(imageData) {
   if (!(imageData.width >= 1 && imageData.height >= 1)) {
     return { pixels: null, box: null, reason: `image is ${imageData.width}x${imageData.height}: empty` };
   }
   try {
-    const { tensor, box } = readPicture(pictureOf(imageData));
-    return { pixels: tensor, box, reason: null };
+    const { tensor, box, whole } = readPicture(pictureOf(imageData));
+    return { pixels: tensor, box, reason: tensor === null ? NOT_FOUND : null, whole: whole ?? null };
   } catch (e) {
     if (e instanceof NoDigit) return { pixels: null, box: null, reason: e.message };
     throw e;
