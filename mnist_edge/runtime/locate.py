@@ -31,6 +31,11 @@ BROKEN_STROKE_GAP = 0.35  # of the larger stroke's size: pieces of a similar wei
 BROKEN_STROKE_WEIGHT = 0.08  # …"similar": the smaller has at least this fraction of the larger's ink
 DIGIT_MAX_SIZE = 0.5  # of the short side: …and neither is larger than a digit can be (edges, shadows)
 FRAME_INNER = 0.5  # of a closed outline's height: a stroke this tall inside it makes it a frame (a box, a circle)
+EVEN_PAPER = (
+    6  # gray levels: paper whose border spreads over at most this much (quartiles) is evenly lit (a scan, a crop),…
+)
+STROKE_KERNEL = 3  # …and there the paper kernel is at least this many stroke widths, measured on Otsu's split,…
+MAX_STROKE = 0.2  # …unless that "stroke" is wider than this fraction of the short side (a dark region, not ink)
 LINE_LENGTH = 0.25  # of the short side: a stroke longer than this,…
 LINE_STRAIGHTNESS = 0.25  # …whose box is this much narrower than long (straight, within ~14°),…
 LINE_THINNESS = 0.08  # …and thinner than this fraction of its length is a line, not part of a digit,
@@ -89,18 +94,22 @@ def paper_kernel(gray: np.ndarray) -> int:
 
 
 def find_strokes(
-    gray: np.ndarray, kernel: int | None = None, dark: bool | None = None
+    gray: np.ndarray, kernel: int | None = None, dark: bool | None = None, least: int | None = None
 ) -> tuple[np.ndarray, bool, list[Strokes]]:
     """(ink map, whether the ink is dark, groups of strokes ranked most digit-like first) of a gray image.
 
     The paper kernel suits digits up to about a third of the short side; when the best group is
     larger (a close-up), its strokes may be wider than the kernel, so the search runs once more with
     a kernel as wide as that group (as its height, for a row of digits: a number is wide, its strokes
-    are not).
+    are not). On evenly lit paper (a scan, a digit cut out, a marker on a clean sheet) the strokes'
+    width is measured first and the kernel kept wider than it (``least``, ``stroke_kernel``): a digit
+    that fills its picture has strokes wider than the usual kernel, which would take them for paper.
     """
     h, w = gray.shape
     short = min(h, w)
-    ink, dark = ink_map(gray, kernel or paper_kernel(gray), dark)
+    if least is None:
+        least = stroke_kernel(gray) if kernel is None and paper_spread(gray) <= EVEN_PAPER else 0
+    ink, dark = ink_map(gray, max(kernel or paper_kernel(gray), least), dark)
     if short >= SMOOTH_MIN_SIDE:
         ink = cv2.blur(ink, (3, 3))  # sensor noise; a small picture has no pixel to spare
     peak = int(ink.max())
@@ -126,8 +135,38 @@ def find_strokes(
         if x1 - x0 > ROW_ASPECT * (y1 - y0):  # digits in a row: their strokes are as wide as the row is tall
             long = y1 - y0
         if long > BIG_DIGIT * short:  # its strokes may be wider than the paper kernel: look again
-            return find_strokes(gray, kernel=min(max(h, w), long) | 1, dark=dark)
+            return find_strokes(gray, kernel=min(max(h, w), long) | 1, dark=dark, least=least)
     return ink, dark, ranked
+
+
+def paper_spread(gray: np.ndarray) -> int:
+    """The interquartile range of the paper on the picture's border (its pixels within 40 gray levels of
+    the border's median): 0–3 on a scan or a clean crop, ten and more under a photo's uneven light."""
+    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    counts = np.bincount(border, minlength=256).cumsum()  # a histogram's quantiles: no sort
+    middle = int(counts.searchsorted(counts[-1] / 2))
+    lo, hi = max(0, middle - 39), min(255, middle + 39)
+    paper = counts[lo : hi + 1] - (counts[lo - 1] if lo else 0)
+    q1, q3 = paper.searchsorted((paper[-1] / 4, paper[-1] * 3 / 4))
+    return int(q3 - q1)
+
+
+def stroke_kernel(gray: np.ndarray) -> int:
+    """A paper kernel (odd, pixels) STROKE_KERNEL times as wide as the picture's strokes, measured on
+    Otsu's split of its gray levels (2 × ink area / outline); 0 when there is no ink, or when it is
+    wider than MAX_STROKE of the short side (a dark region, not strokes)."""
+    _, mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    border = np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
+    if 2 * np.count_nonzero(border) > border.size:
+        mask ^= 1  # the paper is the light side: the ink is the dark one
+    area = cv2.countNonZero(mask)
+    if area == 0:
+        return 0
+    outline = area - cv2.countNonZero(cv2.erode(mask, np.ones((3, 3), np.uint8)))
+    width = 2 * area / max(outline, 1)
+    if width > MAX_STROKE * min(gray.shape):
+        return 0
+    return round(STROKE_KERNEL * width) | 1
 
 
 def ink_threshold(peak: int) -> int:
