@@ -31,6 +31,9 @@ const BROKEN_STROKE_GAP = 0.35;
 const BROKEN_STROKE_WEIGHT = 0.08;
 const DIGIT_MAX_SIZE = 0.5;
 const FRAME_INNER = 0.5;
+const EVEN_PAPER = 6;
+const STROKE_KERNEL = 3;
+const MAX_STROKE = 0.2;
 const LINE_LENGTH = 0.25;
 const LINE_STRAIGHTNESS = 0.25;
 const LINE_THINNESS = 0.08;
@@ -633,11 +636,12 @@ export function paperKernel(gray) {
 }
 
 /** locate.find_strokes: [ink, dark, groups ranked most digit-like first]; a group is {box, contours, ink}. */
-export function findStrokes(gray, kernel = null, dark = null) {
+export function findStrokes(gray, kernel = null, dark = null, least = null) {
   const { w, h } = gray;
   const short = Math.min(h, w);
+  if (least === null) least = kernel === null && paperSpread(gray) <= EVEN_PAPER ? strokeKernel(gray) : 0;
   let ink;
-  [ink, dark] = inkMap(gray, kernel || paperKernel(gray), dark);
+  [ink, dark] = inkMap(gray, Math.max(kernel || paperKernel(gray), least), dark);
   if (short >= SMOOTH_MIN_SIDE) ink = blur3(ink);
   if (maxOf(ink.data) < MIN_PEAK_INK) return [ink, dark, []];
   let groups = groupsAt(ink, threshold(ink.data), short);
@@ -657,9 +661,47 @@ export function findStrokes(gray, kernel = null, dark = null) {
     const [x0, y0, x1, y1] = ranked[0].box;
     // digits in a row (a number): their strokes are as wide as the row is tall
     const long = x1 - x0 > ROW_ASPECT * (y1 - y0) ? y1 - y0 : Math.max(x1 - x0, y1 - y0);
-    if (long > BIG_DIGIT * short) return findStrokes(gray, Math.min(Math.max(h, w), long) | 1, dark);
+    if (long > BIG_DIGIT * short) return findStrokes(gray, Math.min(Math.max(h, w), long) | 1, dark, least);
   }
   return [ink, dark, ranked];
+}
+
+/** numpy's searchsorted (left) on a non-decreasing array: the first index whose value is at least `v`. */
+function searchSorted(values, v) {
+  let i = 0;
+  while (i < values.length && values[i] < v) i++;
+  return i;
+}
+
+/** locate.paper_spread: the interquartile range of the border's paper (within 40 levels of its median). */
+export function paperSpread(gray) {
+  const counts = new Float64Array(256);
+  for (const v of borderValues(gray)) counts[v]++;
+  for (let i = 1; i < 256; i++) counts[i] += counts[i - 1];
+  const middle = searchSorted(counts, counts[255] / 2);
+  const [lo, hi] = [Math.max(0, middle - 39), Math.min(255, middle + 39)];
+  const before = lo ? counts[lo - 1] : 0;
+  const paper = Array.from(counts.subarray(lo, hi + 1), (c) => c - before);
+  const total = paper[paper.length - 1];
+  return searchSorted(paper, (total * 3) / 4) - searchSorted(paper, total / 4);
+}
+
+/** locate.stroke_kernel: STROKE_KERNEL stroke widths (odd), measured on Otsu's split; 0 when none or too wide. */
+export function strokeKernel(gray) {
+  const { w, h, data } = gray;
+  const level = otsu(data);
+  const mask = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) mask[i] = data[i] > level ? 1 : 0;
+  const border = borderValues(image(w, h, mask));
+  let ones = 0;
+  for (const v of border) ones += v;
+  if (2 * ones > border.length) for (let i = 0; i < mask.length; i++) mask[i] ^= 1; // the ink is the dark side
+  const area = maxCount(mask);
+  if (area === 0) return 0;
+  const outline = area - maxCount(rectFilter(image(w, h, mask), 3, 3, false).data);
+  const width = (2 * area) / Math.max(outline, 1);
+  if (width > MAX_STROKE * Math.min(w, h)) return 0;
+  return roundHalfEven(STROKE_KERNEL * width) | 1;
 }
 
 function threshold(data) {
