@@ -308,7 +308,8 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
     where ``_takes`` says so: mostly where a piece is not a digit by the card's rule, and a join where
     it reads surer than each of its pieces. The number is "not a digit" as a whole when
     ``Trust.rejects_number`` says so; otherwise a digit the single-digit rule doubts is read as its
-    most likely label.
+    most likely label. A picture one digit may fill (``found.whole``, its row last) is that digit when
+    what was found is no digit, or, with ``found.whole_first``, when the whole picture reads surer.
     """
     probs = np.asarray(probs).reshape(-1, NUM_CLASSES)
     if found.whole is not None and len(probs) == _rows(found):
