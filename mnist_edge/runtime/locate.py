@@ -31,9 +31,7 @@ BROKEN_STROKE_GAP = 0.35  # of the larger stroke's size: pieces of a similar wei
 BROKEN_STROKE_WEIGHT = 0.08  # …"similar": the smaller has at least this fraction of the larger's ink
 DIGIT_MAX_SIZE = 0.5  # of the short side: …and neither is larger than a digit can be (edges, shadows)
 FRAME_INNER = 0.5  # of a closed outline's height: a stroke this tall inside it makes it a frame (a box, a circle)
-EVEN_PAPER = (
-    6  # gray levels: paper whose border spreads over at most this much (quartiles) is evenly lit (a scan, a crop),…
-)
+EVEN_PAPER = 6  # gray levels: a border's paper spread (quartiles) this small is evenly lit (a scan, a crop),…
 STROKE_KERNEL = 3  # …and there the paper kernel is at least this many stroke widths, measured on Otsu's split,…
 MAX_STROKE = 0.2  # …unless that "stroke" is wider than this fraction of the short side (a dark region, not ink)
 LINE_LENGTH = 0.25  # of the short side: a stroke longer than this,…
@@ -142,8 +140,7 @@ def find_strokes(
 def paper_spread(gray: np.ndarray) -> int:
     """The interquartile range of the paper on the picture's border (its pixels within 40 gray levels of
     the border's median): 0–3 on a scan or a clean crop, ten and more under a photo's uneven light."""
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    counts = np.bincount(border, minlength=256).cumsum()  # a histogram's quantiles: no sort
+    counts = np.bincount(border(gray), minlength=256).cumsum()  # a histogram's quantiles: no sort
     middle = int(counts.searchsorted(counts[-1] / 2))
     lo, hi = max(0, middle - 39), min(255, middle + 39)
     paper = counts[lo : hi + 1] - (counts[lo - 1] if lo else 0)
@@ -151,14 +148,26 @@ def paper_spread(gray: np.ndarray) -> int:
     return int(q3 - q1)
 
 
+def border(a: np.ndarray) -> np.ndarray:
+    """The pixels of an image's border (each once): top row, bottom row, then the left and right columns."""
+    return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+
+
+def otsu_ink(gray: np.ndarray) -> np.ndarray:
+    """Otsu's split of the picture's gray levels as a mask, ink 1 and paper 0: the ink is the side less of
+    the border is on (the search's own polarity may be wrong when a digit fills the picture)."""
+    _, mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    ring = border(mask)
+    if 2 * np.count_nonzero(ring) > ring.size:
+        mask ^= 1  # the paper is the light side: the ink is the dark one
+    return mask
+
+
 def stroke_kernel(gray: np.ndarray) -> int:
     """A paper kernel (odd, pixels) STROKE_KERNEL times as wide as the picture's strokes, measured on
-    Otsu's split of its gray levels (2 × ink area / outline); 0 when there is no ink, or when it is
-    wider than MAX_STROKE of the short side (a dark region, not strokes)."""
-    _, mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    border = np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
-    if 2 * np.count_nonzero(border) > border.size:
-        mask ^= 1  # the paper is the light side: the ink is the dark one
+    ``otsu_ink`` (2 × ink area / outline); 0 when there is no ink, or when it is wider than MAX_STROKE
+    of the short side (a dark region, not strokes)."""
+    mask = otsu_ink(gray)
     area = cv2.countNonZero(mask)
     if area == 0:
         return 0

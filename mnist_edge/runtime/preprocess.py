@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ImageError
 from .decode import MAX_FILE_BYTES, MAX_PIXELS, ImageSource, Picture, decode
-from .locate import Strokes, find_strokes, ink_map
+from .locate import Strokes, border, find_strokes, ink_map, otsu_ink
 from .normalize import (
     digit_tensor,
     fit_and_center,
@@ -276,13 +276,9 @@ def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float
 
 
 def _border_ink(gray: np.ndarray) -> float:
-    """The fraction of the picture's border on the ink side of Otsu's split of its gray levels (the
-    side the border's median is not on: the search's own polarity may be wrong when a digit fills
-    the picture)."""
-    level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    dark = np.count_nonzero(border <= level)
-    return min(dark, border.size - dark) / border.size
+    """The fraction of the picture's border that is ink by Otsu's split (``locate.otsu_ink``)."""
+    ring = border(otsu_ink(gray))
+    return np.count_nonzero(ring) / ring.size
 
 
 def _at_most(gray: np.ndarray, most: int) -> np.ndarray:

@@ -686,9 +686,8 @@ export function paperSpread(gray) {
   return searchSorted(paper, (total * 3) / 4) - searchSorted(paper, total / 4);
 }
 
-/** locate.stroke_kernel: STROKE_KERNEL stroke widths (odd), measured on Otsu's split; 0 when none or too wide. */
-export function strokeKernel(gray) {
-  const { w, h, data } = gray;
+/** locate.otsu_ink: Otsu's split as a mask (ink 1, paper 0), the ink the side less of the border is on. */
+function otsuInk({ w, h, data }) {
   const level = otsu(data);
   const mask = new Uint8Array(data.length);
   for (let i = 0; i < data.length; i++) mask[i] = data[i] > level ? 1 : 0;
@@ -696,6 +695,13 @@ export function strokeKernel(gray) {
   let ones = 0;
   for (const v of border) ones += v;
   if (2 * ones > border.length) for (let i = 0; i < mask.length; i++) mask[i] ^= 1; // the ink is the dark side
+  return mask;
+}
+
+/** locate.stroke_kernel: STROKE_KERNEL stroke widths (odd), measured on otsuInk; 0 when none or too wide. */
+export function strokeKernel(gray) {
+  const { w, h } = gray;
+  const mask = otsuInk(gray);
   const area = maxCount(mask);
   if (area === 0) return 0;
   const outline = area - maxCount(rectFilter(image(w, h, mask), 3, 3, false).data);
@@ -1361,17 +1367,14 @@ export function filled(gray, groups) {
 /** preprocess._union: the box of the groups with at least FILLED_PIECE of the best one's ink. */
 function union(groups) {
   const least = FILLED_PIECE * groups[0].ink;
-  const boxes = groups.filter((g, i) => i === 0 || g.ink >= least).map((g) => g.box);
+  const boxes = groups.filter((g) => g.ink >= least).map((g) => g.box);
   return [0, 1, 2, 3].map((k) => (k < 2 ? Math.min : Math.max)(...boxes.map((b) => b[k])));
 }
 
 /** preprocess._border_ink: the fraction of the border on the ink side of Otsu's split of the gray levels. */
 function borderInk(gray) {
-  const level = otsu(gray.data);
-  const border = borderValues(gray);
-  let dark = 0;
-  for (const v of border) if (v <= level) dark++;
-  return Math.min(dark, border.length - dark) / border.length;
+  const border = borderValues(image(gray.w, gray.h, otsuInk(gray)));
+  return maxCount(border) / border.length;
 }
 
 /** preprocess._whole: {tensor, box} of the working image read as one digit, or null (its ink not where the strokes are). */
