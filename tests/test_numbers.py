@@ -367,3 +367,20 @@ def test_a_small_row_on_a_big_page_is_read_again_close_up(sample, clean_right, p
     assert all(
         abs(r.box[0] - s) <= 10 and abs(r.box[1] - 1000) <= 10 for r, s in zip(result.readings, starts, strict=True)
     )
+
+
+def test_a_taller_neighbour_beside_the_first_digit_found_joins_its_row(sample, clean_right, ones):
+    """The row starts at the group with the most ink, here a short digit in a thick pen; its taller
+    neighbour sits higher (a row written with a slope), its centre further off the first's than the
+    row's tolerance, but level with it over most of the shorter one's height."""
+    short = cv2.dilate(ink(sample.x_test[clean_right[4][0]], 60), np.ones((7, 7), np.uint8))
+    tall = ink(sample.x_test[ones[0]], 100)
+    canvas = np.zeros((240, 120 + tall.shape[1] + short.shape[1] + 60), np.float32)
+    canvas[30:130, 60 : 60 + tall.shape[1]] = tall  # centre at y 80
+    x = 60 + tall.shape[1] + 40  # 0.4 of the tall one's height apart: two digits, not one's pieces
+    canvas[85:145, x : x + short.shape[1]] = short  # centre at y 115: 35 px lower, 0.58 of its height
+    picture = (235 - canvas * 210).astype(np.uint8)
+    _, _, groups = find_strokes(picture)
+    assert groups[0].box[0] >= x - 4  # the short digit is found first
+    digits = digits_in_row(groups, find_strokes(picture)[0])
+    assert [d.box[0] < x for d in digits] == [True, False]

@@ -280,13 +280,18 @@ def test_synthetic_non_digits_are_rejected_more_than_digits(trusted, mnist):
     assert digit_rejects <= 0.02 and other_rejects >= 0.3
 
 
-def test_a_number_is_turned_away_only_when_half_its_digits_fail_or_one_is_nearly_uniform():
+def test_a_number_is_turned_away_only_when_half_its_digits_fail_or_one_is_nearly_uniform_in_a_short_row():
     trust = Trust(temperature=1.0, threshold=-1.0)
     sure, doubtful = [0.97] + [0.03 / 9] * 9, [0.5, 0.5] + [0.0] * 8
     uniform = [0.1] * 10
     assert not trust.rejects_number([sure, sure, doubtful, sure], [False, False, True, False])
     assert trust.rejects_number([sure, doubtful, doubtful, sure], [False, True, True, False])  # half
     assert trust.rejects_number([sure, sure, uniform, sure], [False, False, True, False])  # a letter
+    # one unreadable mark among five sure digits is a damaged digit; among doubtful ones, or two, a word
+    assert not trust.rejects_number([sure, sure, sure, sure, uniform], [False] * 4 + [True])
+    assert trust.rejects_number([sure, sure, doubtful, sure, uniform], [False, False, True, False, True])
+    assert trust.rejects_number([sure, sure, [0.9] + [0.1 / 9] * 9, sure, uniform], [False] * 4 + [True])
+    assert trust.rejects_number([sure, uniform, sure, sure, sure, uniform], [False, True, False, False, False, True])
     assert Trust(max_strokes=2).rejects_number([sure, sure, sure], [False, True, False])  # older rule: any
 
 

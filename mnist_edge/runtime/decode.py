@@ -309,7 +309,7 @@ def _turbo_jpeg(data: bytes) -> Picture | None:
     except ImageError:
         return None  # Pillow's path says why, as before
     orientation = 1
-    if b"Exif" in data:  # the orientation from Pillow's header parse (phone photos carry one)
+    if _exif_in_header(data):  # the orientation from Pillow's header parse (phone photos carry one)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a damaged EXIF block is read as no orientation, silently
             try:
@@ -322,6 +322,28 @@ def _turbo_jpeg(data: bytes) -> Picture | None:
     width, height = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
     gray = _reduce(fine)
     return Picture(gray, width / gray.shape[1], (width, height), fine, data, orientation, turbo=True)
+
+
+def _exif_in_header(data: bytes) -> bool:
+    """Whether a JPEG's header (its segments before the scan) holds an EXIF block; True when the header
+    cannot be walked, so that Pillow's parse decides. Walking a handful of segments costs ≈ 1 µs, where
+    looking for b"Exif" in the whole file cost 5–25 µs (it scanned every byte of a photo without one)."""
+    at, end = 2, len(data)
+    while at + 4 <= end:
+        if data[at] != 0xFF:
+            return True  # not a marker where one must be: damaged, let Pillow say
+        marker = data[at + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            at += 1
+        elif marker == 0xDA:  # start of scan: the header is over
+            return False
+        elif 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            at += 2
+        elif marker == 0xE1 and data[at + 4 : at + 8] == b"Exif":
+            return True
+        else:
+            at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return True
 
 
 def _jpeg_reduction(w: int, h: int) -> int:

@@ -42,6 +42,7 @@ from .locate import MIN_INK, MIN_PEAK_INK, Strokes
 
 ROW_HEIGHT = 0.6  # a neighbour's height is within this ratio (and its inverse) of the row's digits
 ROW_ALIGN = 0.35  # …its centre within this many digit heights of the row's line,
+ROW_OVERLAP = 0.6  # …(or, beside the first digit alone, sharing this fraction of the shorter one's height),
 ROW_GAP = 1.3  # …at most this many digit heights from the row's nearest digit,
 ROW_INK = 0.03  # …with at least this much ink (× digit height²: a thin "1" has about 0.07)
 MAX_SLOPE = 0.15  # the row's line slopes at most this much (≈ 8.5°)
@@ -165,7 +166,9 @@ def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
             if gap is None or gap > ROW_GAP * digit_h:
                 continue
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-            if abs(cy - (slope * cx + intercept)) > ROW_ALIGN * digit_h:
+            if abs(cy - (slope * cx + intercept)) > ROW_ALIGN * digit_h and not (
+                len(row) == 1 and _level_with(first, digit)
+            ):
                 continue
             if best_gap is None or gap < best_gap:
                 best, best_gap = (g, digit), gap
@@ -182,6 +185,13 @@ def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
     if len(row) > 1:
         row = sorted(row + _faint_between(row, ink, digit_h), key=lambda g: g.box[0])
     return row
+
+
+def _level_with(a: Strokes, b: Strokes) -> bool:
+    """Whether ``b`` shares ROW_OVERLAP of the shorter one's height with ``a``: beside a single group
+    the row's line is not known yet (its slope, where a taller or shorter digit's centre lies)."""
+    shared = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
+    return shared >= ROW_OVERLAP * min(a.box[3] - a.box[1], b.box[3] - b.box[1])
 
 
 def _near(g: Strokes, left: int, right: int, digit_h: int) -> bool:

@@ -13,7 +13,8 @@ Both are fitted at export time (``mnist_edge.export.calibrate``) and stored in t
 A number (digits in a row) is judged as a whole (``rejects_number``): a row of digit-sized marks is
 itself evidence of digits, so one doubtful digit among sure ones is read, not a reason to turn the
 number away; a row is "not a digit" when half its digits fail the rule or any one is nearly uniform
-(what a model trained with non-digits makes of a letter).
+(what a model trained with non-digits makes of a letter), unless that one is alone in a long row of
+sure digits (a damaged digit: a loop a marker filled, an end clipped).
 
 A card without these fields (an older export) gives T = 1 and no rejection: today's behaviour.
 """
@@ -36,7 +37,9 @@ STROKE_INK = 0.35  # a pixel of the 28×28 is ink above this
 MIN_STROKE_FRACTION = 0.1  # a stroke counts when it has this fraction of the largest stroke's pixels
 MIN_LOOP_PIXELS = 4  # a closed loop encloses at least this many paper pixels
 MIN_ISLAND_PIXELS = 3  # ink inside a loop counts when it has at least this many pixels (a speck does not)
-NEAR_UNIFORM = 0.05  # nats: a number's digit whose entropy is this close to the uniform's (ln 10) is no digit
+NEAR_UNIFORM = 0.05  # nats: a number's digit whose entropy is this close to the uniform's (ln 10) is no digit,
+DAMAGED_ROW = 5  # …except the only one in a row of at least this many digits,…
+SURE_NEIGHBOURS = 0.95  # …all the others read at least this surely (calibrated): a damaged digit, not a letter
 # the same ink on the 8-bit picture a pass-through input is made of (``gray / 255.0`` in float32): above this
 GRAY_INK = int(np.count_nonzero(np.arange(256, dtype=np.float32) / 255.0 <= STROKE_INK)) - 1
 
@@ -119,13 +122,21 @@ class Trust:
         """True when a row of digits is not a number; ``rejected``: ``rejects`` of each digit.
 
         With an entropy rule in the card: when at least half the digits are rejected, or any one is
-        within NEAR_UNIFORM of the uniform distribution. Without one: when any digit is rejected.
+        within NEAR_UNIFORM of the uniform distribution, except one alone in a row of DAMAGED_ROW
+        digits or more whose others all read at least SURE_NEIGHBOURS surely. Without one: when any
+        digit is rejected.
         """
         if self.threshold is None:
             return any(rejected)
         if 2 * sum(rejected) >= len(rejected):
             return True
-        return any(near_uniform(row) for row in calibrated)
+        unreadable = [i for i, row in enumerate(calibrated) if near_uniform(row)]
+        if len(unreadable) == 1 and len(calibrated) >= DAMAGED_ROW:
+            # a letter among digit-like letters is a short word's (STOP reads 5, 7, 0 and a P no digit
+            # resembles); one among five sure digits or more is a damaged digit of a number
+            others = [max(row) for i, row in enumerate(calibrated) if i != unreadable[0]]
+            return min(others) < SURE_NEIGHBOURS
+        return bool(unreadable)
 
 
 def near_uniform(calibrated: Sequence[float]) -> bool:
