@@ -1,6 +1,11 @@
-"""A piece of a pattern is "not a digit"; a digit beside a table edge, specks or a few marks is still read."""
+"""A piece of a pattern or the rim of a dark object is "not a digit"; a digit beside a table edge, specks or a
+few marks is still read."""
 
 from __future__ import annotations
+
+import importlib.util
+import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from mnist_edge.runtime import Predictor
 from mnist_edge.runtime.locate import find_strokes
-from mnist_edge.runtime.pattern import REPEATED_MARKS, part_of_a_pattern, repeated_marks
+from mnist_edge.runtime.pattern import REPEATED_MARKS, on_a_dark_object, part_of_a_pattern, repeated_marks
 from mnist_edge.runtime.preprocess import decode_picture, read_digits
 from mnist_edge.runtime.row import digits_in_row
 from mnist_edge.runtime.trust import NOT_A_DIGIT
@@ -99,3 +104,37 @@ def test_only_long_rows_of_one_digit_are_repeated_marks():
     assert repeated_marks([1] * REPEATED_MARKS) and repeated_marks([0] * (REPEATED_MARKS + 3))
     assert not repeated_marks([1] * (REPEATED_MARKS - 1))  # "1111", "777": numbers people write
     assert not repeated_marks([1] * (REPEATED_MARKS - 1) + [7])
+
+
+NON_DIGIT_SETS = importlib.util.spec_from_file_location(
+    "non_digit_sets", Path(__file__).resolve().parents[1] / "benchmarks" / "non_digit_sets.py"
+)
+
+
+@pytest.fixture(scope="module")
+def make_kind():
+    module = importlib.util.module_from_spec(NON_DIGIT_SETS)
+    NON_DIGIT_SETS.loader.exec_module(module)
+    return module.make_kind
+
+
+@pytest.mark.parametrize("index", [5, 8, 92])  # seed 9's objects that were read as "1", "1" and "4"
+def test_the_rim_of_a_dark_object_is_not_a_digit(make_kind, predictor, index):
+    (picture, _), params = make_kind("objects", index, 9, None, None)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=90)
+    picked = decode_picture(buffer.getvalue())
+    _, dark, groups = find_strokes(picked.gray)
+    assert on_a_dark_object(picked.gray, dark, groups[0]), params  # the rim found first…
+    result = predictor.predict(buffer.getvalue())
+    assert result.digits == "" and result.reason == NOT_A_DIGIT  # …and no digit read
+
+
+def test_ink_beside_a_dark_region_is_not_a_rim(sample):
+    """A digit written close to a table's edge: dark on one side, but paper between, and no rim."""
+    page = np.full((300, 400), 215, np.uint8)
+    page[:, 300:] = 60  # the table
+    page[90:202, 180:292] = 255 - np.asarray(Image.fromarray(sample.x_test[0]).resize((112, 112)))
+    gray = decode_picture(page).gray
+    _, dark, groups = find_strokes(gray)
+    assert not on_a_dark_object(gray, dark, groups[0])

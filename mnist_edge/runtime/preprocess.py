@@ -32,7 +32,7 @@ from .normalize import (
     whole_picture_digit,
     whole_picture_ink,
 )
-from .pattern import part_of_a_pattern
+from .pattern import on_a_dark_object, part_of_a_pattern
 from .row import digits_in_row, halves, joinable, joined
 from .trust import NOT_A_DIGIT
 
@@ -202,7 +202,7 @@ def _found(picture: Picture, ink: np.ndarray, dark: bool, groups: list[Strokes],
         zoomed = _zoomed(picture, digits)
         if zoomed is not None:
             return zoomed
-    if row and part_of_a_pattern(ink, groups, digits):
+    if row and (part_of_a_pattern(ink, groups, digits) or all(on_a_dark_object(picture.gray, dark, d) for d in digits)):
         looked = reduce(joined, digits).box  # where it looked: the picked strokes' box
         return Digits((), NOT_A_DIGIT, box=_scaled(looked, picture.scale, picture.size))
     cropped = [(d, _crop(picture, d, ink, dark)) for d in digits]
