@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing.pool
 import os
 import signal
 import subprocess
@@ -61,6 +62,26 @@ def test_library_matches_predict_files_and_stops_early_cleanly(folder):
     stream = predict_parallel(paths, workers=2, chunk=16)
     next(stream)
     stream.close()  # the pool is terminated and reaped, not left running
+    assert not _children(os.getpid(), exclude_forkserver=True)
+
+
+def test_a_pool_whose_terminate_hangs_is_killed_and_reaped(folder, monkeypatch):
+    from mnist_edge.runtime import parallel
+
+    monkeypatch.setattr(parallel, "STOP_SECONDS", 1)
+
+    def hanging_terminate(pool):  # as CPython's: no more workers started, then stuck on its task thread
+        pool._state = pool._worker_handler._state = multiprocessing.pool.TERMINATE
+        time.sleep(3600)
+
+    monkeypatch.setattr(multiprocessing.pool.Pool, "terminate", hanging_terminate)
+    paths = sorted(str(p) for p in folder.rglob("*") if p.is_file())
+    stream = predict_parallel(paths, workers=2, chunk=16)
+    next(stream)
+    started = time.monotonic()
+    stream.close()  # terminate never returns: the workers are killed after STOP_SECONDS
+    assert time.monotonic() - started < 30
+    time.sleep(0.5)  # none started again behind our back
     assert not _children(os.getpid(), exclude_forkserver=True)
 
 

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from .inputs import expand_inputs
 from .predictor import Prediction, Predictor, default_model_path
 
 MIN_PARALLEL = 32  # fewer pictures than this are predicted in this process
+STOP_SECONDS = 10  # a pool that has not stopped after this long is killed (see _stop)
 START_METHOD = os.environ.get("MNIST_EDGE_START_METHOD", "forkserver" if sys.platform.startswith("linux") else "spawn")
 
 
@@ -96,6 +98,7 @@ def predict_parallel(
         context.set_forkserver_preload([__name__])
     pool = context.Pool(workers, _init_worker, (model, threads or 1, verify))
     pending: deque = deque()
+    finished = False
     try:
         todo = iter(parts)
         for part in todo:
@@ -110,9 +113,30 @@ def predict_parallel(
             for path, outcome in outcomes:
                 yield path, ImageError(*outcome) if isinstance(outcome, tuple) else outcome
         pool.close()
-    finally:  # also on Ctrl-C, an exception, or a consumer that stops early (GeneratorExit)
-        pool.terminate()
         pool.join()
+        finished = True
+    finally:  # also on Ctrl-C, an exception, or a consumer that stops early (GeneratorExit)
+        if not finished:
+            _stop(pool)
+
+
+def _stop(pool) -> None:
+    """Terminate the pool and reap its workers, giving ``Pool.terminate`` at most STOP_SECONDS.
+
+    Under load CPython's ``terminate`` can wait forever on its task thread, which puts a sentinel
+    per worker into a pipe the terminated workers no longer read (seen once, in a test run on a
+    loaded machine); then the workers still alive are killed and reaped here, and the stuck thread
+    (a daemon) is left behind.
+    """
+    stopper = threading.Thread(target=pool.terminate, daemon=True)
+    stopper.start()
+    stopper.join(STOP_SECONDS)
+    if stopper.is_alive():
+        for worker in multiprocessing.active_children():
+            worker.kill()
+            worker.join(STOP_SECONDS)
+        return
+    pool.join()
 
 
 _predictor: Predictor | None = None
