@@ -274,6 +274,8 @@ def _one_digit(row: list[float], reading: Reading | None, trust: Trust | None) -
     box, pixels = (reading.box, reading.tensor) if reading is not None else (None, None)
     if trust is None:
         return _digit_prediction(row, False, box, pixels)
+    if reading is not None and not reading.judged:  # too small for the rule: calibrated, never rejected
+        return _digit_prediction(trust.judge(row)[0], False, box, pixels)
     # the shape rules read the 8-bit picture when the tensor is that picture / 255
     shape = reading.gray if reading is not None and reading.gray is not None else pixels
     return _digit_prediction(*trust.judge(row, shape), box, pixels)

@@ -94,7 +94,7 @@ async function predict(read, placement) {
     showNothing(seen.reason || "no digit found");
     return;
   }
-  const found = await judged(seen.pixels, seen.box);
+  const found = await judged(seen.pixels, seen.box, seen.judged);
   const whole = seen.whole ? await judged(seen.whole.tensor, seen.whole.box) : null;
   // predictor.to_number_prediction: the whole picture when what was found is no digit, or is clearly a
   // piece of the digit that fills the picture and less sure
@@ -125,11 +125,12 @@ async function predict(read, placement) {
   show(state.last, placement);
 }
 
-/** One reading through the model and the card's rules: {probabilities, top, doubted, pixels, box}, or null. */
-async function judged(pixels, box) {
+/** One reading through the model and the card's rules (none for a picture too small for them, `rule`
+ * false): {probabilities, top, doubted, pixels, box}, or null. */
+async function judged(pixels, box, rule = true) {
   if (!pixels) return null;
   const probabilities = calibrate(await infer(pixels), trust);
-  const doubted = rejects(probabilities, pixels, trust);
+  const doubted = rule && rejects(probabilities, pixels, trust);
   return { probabilities, top: Math.max(...probabilities), doubted, pixels, box };
 }
 
