@@ -132,7 +132,7 @@ def _stop(pool) -> None:
     stopper.start()
     stopper.join(STOP_SECONDS)
     if stopper.is_alive():
-        for worker in multiprocessing.active_children():
+        for worker in getattr(pool, "_pool", []):  # the pool's own processes (no public name), not the caller's
             worker.kill()
             worker.join(STOP_SECONDS)
         return
