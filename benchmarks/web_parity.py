@@ -92,7 +92,7 @@ window.readAll = async (urls, half = false) => {
     const r = preprocessImageData(imageData);
     const ms = performance.now() - t0;
     const whole = r.whole && { pixels: b64(r.whole.tensor), box: r.whole.box, first: r.whole.first };
-    out.push({ pixels: r.pixels && b64(r.pixels), box: r.box, reason: r.reason, ms, whole, judged: r.judged,
+    out.push({ pixels: r.pixels && b64(r.pixels), box: r.box, reason: r.reason, ms, whole, tiny: r.tiny,
                size: [imageData.width, imageData.height] });
   }
   return out;
@@ -184,7 +184,7 @@ def browser_page(pictures: Path):
 
 def read_in_browser(page, names: list[str], half: bool = False) -> list[dict]:
     """preprocess.js on each picture (names relative to the served folder): pixels as float32, box, reason, ms,
-    whole (None, or the whole picture's reading: pixels, box, first), judged (the card's rule applies).
+    whole (None, or the whole picture's reading: pixels, box, first), tiny (too small for the card's threshold).
 
     ``half``: the picture read as the page reads its drawing pad, at half size (the canvas's 2×2 means)."""
     out = []
@@ -200,7 +200,7 @@ def read_in_browser(page, names: list[str], half: bool = False) -> list[dict]:
 
 
 def read_in_python(folder: Path, names: list[str], whole: bool = False) -> list[dict]:
-    """read_digit on each picture file, as ``mnist-edge predict`` reads it (pixels, box, reason, judged); with
+    """read_digit on each picture file, as ``mnist-edge predict`` reads it (pixels, box, reason, tiny); with
     ``whole``, also the whole picture's reading of ``read_digits`` (``preprocess.Digits.whole``): None, or
     its pixels, box, first."""
     from mnist_edge.runtime import ImageError, read_digit
@@ -211,9 +211,9 @@ def read_in_python(folder: Path, names: list[str], whole: bool = False) -> list[
         t0 = time.perf_counter()
         try:
             reading = read_digit(folder / name)
-            r = {"pixels": reading.tensor, "box": list(reading.box), "reason": None, "judged": reading.judged}
+            r = {"pixels": reading.tensor, "box": list(reading.box), "reason": None, "tiny": reading.tiny}
         except ImageError as e:
-            r = {"pixels": None, "box": None, "reason": e.reason, "judged": True}
+            r = {"pixels": None, "box": None, "reason": e.reason, "tiny": False}
         r["ms"] = (time.perf_counter() - t0) * 1000
         if whole:
             found = read_digits(folder / name)

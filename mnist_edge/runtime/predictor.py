@@ -274,8 +274,9 @@ def _one_digit(row: list[float], reading: Reading | None, trust: Trust | None) -
     box, pixels = (reading.box, reading.tensor) if reading is not None else (None, None)
     if trust is None:
         return _digit_prediction(row, False, box, pixels)
-    if reading is not None and not reading.judged:  # too small for the rule: calibrated, never rejected
-        return _digit_prediction(trust.judge(row)[0], False, box, pixels)
+    if reading is not None and reading.tiny:  # too small for the card's threshold: only a uniform guess is none
+        values = trust.judge(row)[0]
+        return _digit_prediction(values, trust.threshold is not None and near_uniform(values), box, pixels)
     # the shape rules read the 8-bit picture when the tensor is that picture / 255
     shape = reading.gray if reading is not None and reading.gray is not None else pixels
     return _digit_prediction(*trust.judge(row, shape), box, pixels)

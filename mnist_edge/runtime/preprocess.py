@@ -55,9 +55,10 @@ __all__ = [
 CROP_FROM_WORKING_PX = 32  # a digit at least this large (long side, working pixels) is cropped from the working image
 MIN_SOURCE_PX = 16  # …else from the finer decode, or decoded again when it is smaller than this there
 WHOLE_PICTURE_PX = 64  # a picture no larger than this is taken as one digit, cropped (low resolution)
-# a picture no larger than this (its own pixels) is too small for the card's "not a digit" rule, whose
-# threshold was set on 28×28 digits: real 8×8 digits are that uncertain one time in seven, and 83 % of
-# those are still read right (optdigits, MNIST reduced); it is read as its likeliest digit
+# a picture no larger than this (its own pixels) is too small for the card's "not a digit" threshold,
+# set on 28×28 digits: real 8×8 digits fall under it one time in 25 (optdigits) to seven (MNIST reduced),
+# and most are still read right; there only a nearly uniform reading is no digit (as in a number):
+# 1.3 % of optdigits, 93 % of tiny noise
 TOO_SMALL_TO_JUDGE = 12
 FILLED_PIECE = 0.25  # groups with this fraction of the best group's ink (no specks),…
 FILLED_SPAN = 0.6  # …spanning this much of a picture's width or height may be one digit filling it,…
@@ -79,14 +80,14 @@ class Reading:
     """One digit as the model sees it (``tensor``, 784 float32) and its box in the picture (x0, y0, x1, y1).
 
     ``gray``: the 28×28 uint8 picture when it passed through unchanged (``tensor`` is it / 255), so that
-    the card's shape rules read it without a float copy. ``judged``: False for a picture too small for
-    the card's "not a digit" rule (TOO_SMALL_TO_JUDGE), which is read as its likeliest digit.
+    the card's shape rules read it without a float copy. ``tiny``: a picture too small for the card's
+    "not a digit" threshold (TOO_SMALL_TO_JUDGE), where only a nearly uniform reading is no digit.
     """
 
     tensor: np.ndarray
     box: tuple[int, int, int, int]
     gray: np.ndarray | None = field(default=None, repr=False, compare=False)
-    judged: bool = True
+    tiny: bool = False
 
 
 class Regrouping(NamedTuple):
@@ -188,8 +189,8 @@ def _read(picture: Picture, row: bool = True, mnist_checked: bool = False, kerne
         tensor = whole_picture_digit(gray)
         if tensor is None:
             return Digits((), "no digit found (blank image)")
-        judged = max(gray.shape) > TOO_SMALL_TO_JUDGE
-        return Digits((Reading(tensor.reshape(-1), (0, 0, width, height), judged=judged),))
+        tiny = max(gray.shape) <= TOO_SMALL_TO_JUDGE
+        return Digits((Reading(tensor.reshape(-1), (0, 0, width, height), tiny=tiny),))
     ink, dark, groups = find_strokes(gray, kernel)
     if not groups:
         return Digits((), "no digit found (blank image)" if int(ink.max()) == 0 else "no digit found")

@@ -128,10 +128,10 @@ def test_the_page_reads_python_tensors_and_boxes(readings, prefix):
         assert float(np.abs(py["pixels"] - js["pixels"]).max()) <= 1 / 255, name
 
 
-def test_only_a_picture_too_small_for_the_rule_goes_unjudged_as_in_python(readings):
+def test_only_a_picture_too_small_for_the_threshold_is_tiny_as_in_python(readings):
     for name, (py, js, _) in readings.items():
-        assert js["judged"] == py["judged"], name
-    assert {py["judged"] for name, (py, _, _) in readings.items() if name.startswith("tiny/")} == {False}
+        assert js["tiny"] == py["tiny"], name
+    assert {py["tiny"] for name, (py, _, _) in readings.items() if name.startswith("tiny/")} == {True}
 
 
 @pytest.mark.parametrize("prefix", LABEL_RULES)

@@ -2,7 +2,7 @@
 // onnxruntime-web (WASM, global `ort` from vendor/ort.wasm.min.js) -> answer, bars, latency.
 // State for people and tests: <html data-state="loading|ready|error">, window.mnistEdge.
 import { preprocessImageData } from "./preprocess.js";
-import { calibrate, rejects, trustFromCard } from "./trust.js";
+import { calibrate, nearUniform, rejects, trustFromCard } from "./trust.js";
 
 const MODEL_URL = "model.int8.onnx"; // beside this page: `serve` and the static bundle both put it there
 const CARD_URL = "card.json"; // the model's card (temperature, "not a digit" rule), beside it too
@@ -94,7 +94,7 @@ async function predict(read, placement) {
     showNothing(seen.reason || "no digit found");
     return;
   }
-  const found = await judged(seen.pixels, seen.box, seen.judged);
+  const found = await judged(seen.pixels, seen.box, seen.tiny);
   const whole = seen.whole ? await judged(seen.whole.tensor, seen.whole.box) : null;
   // predictor.to_number_prediction: the whole picture when what was found is no digit, or is clearly a
   // piece of the digit that fills the picture and less sure
@@ -125,12 +125,12 @@ async function predict(read, placement) {
   show(state.last, placement);
 }
 
-/** One reading through the model and the card's rules (none for a picture too small for them, `rule`
- * false): {probabilities, top, doubted, pixels, box}, or null. */
-async function judged(pixels, box, rule = true) {
+/** One reading through the model and the card's rules (for a picture too small for its threshold, `tiny`,
+ * only a nearly uniform reading is doubted): {probabilities, top, doubted, pixels, box}, or null. */
+async function judged(pixels, box, tiny = false) {
   if (!pixels) return null;
   const probabilities = calibrate(await infer(pixels), trust);
-  const doubted = rule && rejects(probabilities, pixels, trust);
+  const doubted = tiny ? trust.threshold !== null && nearUniform(probabilities) : rejects(probabilities, pixels, trust);
   return { probabilities, top: Math.max(...probabilities), doubted, pixels, box };
 }
 

@@ -2,7 +2,7 @@
 // in one dependency-free ES module, for the page and for Node.
 //
 //   preprocessImageData(imageData) -> {pixels: Float32Array(784) | null, box: [x0, y0, x1, y1] | null,
-//                                      reason: string | null, whole, judged: false when too small for the card's rule}
+//                                      reason: string | null, whole, tiny: too small for the card's threshold}
 //
 // imageData is a canvas ImageData or any {data: RGBA bytes, width, height}. Each function below names the
 // Python function it ports; constants carry the Python names. Where OpenCV or numpy round in a particular
@@ -51,7 +51,7 @@ const BLOCKY_MAX = 2048;
 const CROP_FROM_WORKING_PX = 32;
 const MIN_SOURCE_PX = 16;
 const WHOLE_PICTURE_PX = 64;
-const TOO_SMALL_TO_JUDGE = 12; // preprocess.TOO_SMALL_TO_JUDGE: read as its likeliest digit, never "not a digit"
+const TOO_SMALL_TO_JUDGE = 12; // preprocess.TOO_SMALL_TO_JUDGE: only a nearly uniform reading is "not a digit"
 const FILLED_PIECE = 0.25;
 const FILLED_SPAN = 0.6;
 const FILLED_ASPECT = 1.2;
@@ -1308,7 +1308,7 @@ export function readPicture(picture) {
   if (Math.max(gray.w, gray.h) <= WHOLE_PICTURE_PX) {
     const tensor = wholePictureDigit(gray);
     if (tensor === null) throw new NoDigit(BLANK);
-    return { tensor, box: [0, 0, width, height], judged: Math.max(gray.w, gray.h) > TOO_SMALL_TO_JUDGE };
+    return { tensor, box: [0, 0, width, height], tiny: Math.max(gray.w, gray.h) <= TOO_SMALL_TO_JUDGE };
   }
   const [ink, dark, groups] = findStrokes(gray);
   if (!groups.length) throw new NoDigit(maxOf(ink.data) === 0 ? BLANK : NOT_FOUND);
@@ -1470,13 +1470,13 @@ export function preprocessImageData(imageData) {
     return { pixels: null, box: null, reason: `image is ${imageData.width}x${imageData.height}: empty` };
   }
   try {
-    const { tensor, box, whole, judged } = readPicture(pictureOf(imageData));
+    const { tensor, box, whole, tiny } = readPicture(pictureOf(imageData));
     return {
       pixels: tensor,
       box,
       reason: tensor === null ? NOT_FOUND : null,
       whole: whole ?? null,
-      judged: judged ?? true,
+      tiny: tiny ?? false,
     };
   } catch (e) {
     if (e instanceof NoDigit) return { pixels: null, box: null, reason: e.message };

@@ -10,6 +10,7 @@ const STROKE_INK = 0.35; // a pixel of the 28×28 is ink above this
 const MIN_STROKE_FRACTION = 0.1; // a stroke counts when it has this fraction of the largest stroke's pixels
 const MIN_LOOP_PIXELS = 4; // a closed loop encloses at least this many paper pixels
 const MIN_ISLAND_PIXELS = 3; // ink inside a loop counts when it has at least this many pixels
+const NEAR_UNIFORM = 0.05; // nats: a reading whose entropy is this close to the uniform's (ln 10) is no digit
 
 export function trustFromCard(card) {
   const calibration = (card && card.calibration) || {};
@@ -40,6 +41,12 @@ export function rejects(calibrated, pixels, trust) {
   const { strokes, loops, islands } = structure(pixels);
   const over = (count, limit) => limit !== null && count > limit;
   return over(strokes, trust.maxStrokes) || over(loops, trust.maxLoops) || over(islands, trust.maxIslands);
+}
+
+// trust.near_uniform: calibrated probabilities within NEAR_UNIFORM nats of the uniform distribution's entropy.
+export function nearUniform(calibrated) {
+  const negEntropy = calibrated.reduce((sum, p) => (p > 0 ? sum + p * Math.log(p) : sum), 0);
+  return negEntropy < NEAR_UNIFORM - Math.log(calibrated.length);
 }
 
 // Separate strokes (8-connected ink, specks under a tenth of the largest left out), closed loops
