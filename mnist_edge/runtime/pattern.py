@@ -66,11 +66,20 @@ def part_of_a_pattern(ink: np.ndarray, groups: list[Strokes], digits: list[Strok
     other_area = np.zeros(ink.shape, np.uint8)
     cv2.drawContours(other_area, others, -1, 1, thickness=-1)
     other_ink = strokes & other_area & (digit_area ^ 1)
-    width = 2 * digit_ink / max(sum(cv2.arcLength(c, True) for c in contours), 1.0)
-    side = max(3, round(SOLID_WIDTHS * width) | 1)
-    solid = cv2.morphologyEx(other_ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    solid = _solid(other_ink, _stroke_width(digit_ink, contours))
     other_stroke_ink = cv2.countNonZero(other_ink) - cv2.countNonZero(other_ink & solid)
     return digit_ink < PATTERN_SHARE * (digit_ink + other_stroke_ink)
+
+
+def _stroke_width(area: float, contours) -> float:
+    """The strokes' mean width: 2 × their ink area / the length of their outlines."""
+    return 2 * area / max(sum(cv2.arcLength(c, True) for c in contours), 1.0)
+
+
+def _solid(mask: np.ndarray, width: float) -> np.ndarray:
+    """What of ``mask`` survives an opening SOLID_WIDTHS stroke ``width``s wide: solid regions, not strokes."""
+    side = max(3, round(SOLID_WIDTHS * width) | 1)
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
 
 
 def repeated_marks(labels: list[int]) -> bool:
@@ -107,14 +116,13 @@ def on_a_dark_object(gray: np.ndarray, dark: bool, digit: Strokes) -> bool:
     ink_level = int(counts.searchsorted(counts[-1] / 2))
     paper = percentiles(region, (0.9,))[0]
     _, as_dark = cv2.threshold(region, ink_level + EDGE_LEVEL * (paper - ink_level), 1, cv2.THRESH_BINARY_INV)
-    width = 2 * float(counts[-1]) / max(sum(cv2.arcLength(c, True) for c in digit.contours), 1.0)
+    width = _stroke_width(float(counts[-1]), digit.contours)
     reach = max(3, round(2 * width) | 1)
     around = cv2.subtract(cv2.dilate(strokes, np.ones((reach, reach), np.uint8)), strokes)
     total = cv2.countNonZero(around)
     if cv2.countNonZero(cv2.bitwise_and(around, as_dark)) < EDGE_TOUCH * total:
         return False
-    side = max(3, round(SOLID_WIDTHS * width) | 1)
-    solid = cv2.morphologyEx(as_dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    solid = _solid(as_dark, width)
     if cv2.countNonZero(cv2.bitwise_and(around, solid)) < EDGE_TOUCH * total:
         return False
     return cv2.countNonZero(solid) >= RIM_OBJECT * counts[-1]  # an object, not a small digit's own blotted ink

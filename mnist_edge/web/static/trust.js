@@ -33,11 +33,13 @@ export function calibrate(probabilities, trust) {
   return exps.map((e) => Math.fround(e / total)); // float32, as the runtime's
 }
 
+/** Σ p log p of calibrated probabilities: 0 for a certain answer, −ln 10 for a uniform one. */
+function negativeEntropy(calibrated) {
+  return calibrated.reduce((sum, p) => (p > 0 ? sum + p * Math.log(p) : sum), 0);
+}
+
 export function rejects(calibrated, pixels, trust) {
-  if (trust.threshold !== null) {
-    const negEntropy = calibrated.reduce((sum, p) => (p > 0 ? sum + p * Math.log(p) : sum), 0);
-    if (negEntropy < trust.threshold) return true;
-  }
+  if (trust.threshold !== null && negativeEntropy(calibrated) < trust.threshold) return true;
   const { strokes, loops, islands } = structure(pixels);
   const over = (count, limit) => limit !== null && count > limit;
   return over(strokes, trust.maxStrokes) || over(loops, trust.maxLoops) || over(islands, trust.maxIslands);
@@ -45,8 +47,7 @@ export function rejects(calibrated, pixels, trust) {
 
 // trust.near_uniform: calibrated probabilities within NEAR_UNIFORM nats of the uniform distribution's entropy.
 export function nearUniform(calibrated) {
-  const negEntropy = calibrated.reduce((sum, p) => (p > 0 ? sum + p * Math.log(p) : sum), 0);
-  return negEntropy < NEAR_UNIFORM - Math.log(calibrated.length);
+  return negativeEntropy(calibrated) < NEAR_UNIFORM - Math.log(calibrated.length);
 }
 
 // Separate strokes (8-connected ink, specks under a tenth of the largest left out), closed loops
