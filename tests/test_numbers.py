@@ -384,3 +384,15 @@ def test_a_taller_neighbour_beside_the_first_digit_found_joins_its_row(sample, c
     assert groups[0].box[0] >= x - 4  # the short digit is found first
     digits = digits_in_row(groups, find_strokes(picture)[0])
     assert [d.box[0] < x for d in digits] == [True, False]
+
+
+def test_a_flat_four_cut_in_two_is_read_whole(sample, clean_right, predictor):
+    """A 4 written flat, 1.7 times as wide as tall, is cut in two by the row step (wider than one digit
+    is taken to be); the two pieces together are no wider than a digit may be (``row.JOIN_WIDTH``), so
+    they are read whole too, and the model, which reads the whole as a 4, takes it."""
+    indices, _ = pick(clean_right, "947")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    inks[1] = cv2.resize(inks[1], (round(1.7 * HEIGHT), HEIGHT), interpolation=cv2.INTER_CUBIC)
+    data, _ = row_picture([], [0.4, 0.4], inks=inks)
+    assert len(read_digits(data).readings) == 4  # the cut
+    assert predictor.predict(data).digits == "947"
