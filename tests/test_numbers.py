@@ -396,3 +396,22 @@ def test_a_flat_four_cut_in_two_is_read_whole(sample, clean_right, predictor):
     data, _ = row_picture([], [0.4, 0.4], inks=inks)
     assert len(read_digits(data).readings) == 4  # the cut
     assert predictor.predict(data).digits == "947"
+
+
+def test_a_number_written_across_the_frame_is_not_taken_for_its_edge(sample, clean_right, predictor):
+    """Four digits across most of the frame's width are one group as wide as the frame; clear of the
+    frame's edges and made of several strokes, it is a number, not the frame's edge: it is read, not
+    a sliver of shadow beside it."""
+    indices, number = pick(clean_right, "2036")
+    inks = [ink(sample.x_test[i]) for i in indices]
+    gap = round(0.1 * HEIGHT)
+    width = sum(a.shape[1] for a in inks) + gap * (len(inks) - 1)
+    canvas = np.zeros((HEIGHT * 2, round(width / 0.8)), np.float32)  # the row spans 0.8 of the width
+    x = round(0.08 * canvas.shape[1])
+    for a in inks:
+        canvas[HEIGHT // 2 : HEIGHT // 2 + HEIGHT, x : x + a.shape[1]] = a
+        x += a.shape[1] + gap
+    canvas[HEIGHT // 2 : HEIGHT // 2 + HEIGHT // 2, -8:-5] = 1.0  # a sliver of a table's rim, near the edge
+    buffer = io.BytesIO()
+    Image.fromarray((235 - canvas * 210).astype(np.uint8)).convert("RGB").save(buffer, "JPEG", quality=90)
+    assert predictor.predict(buffer.getvalue()).digits == number

@@ -34,6 +34,7 @@ FRAME_INNER = 0.5  # of a closed outline's height: a stroke this tall inside it 
 EVEN_PAPER = 6  # gray levels: a border's paper spread (quartiles) this small is evenly lit (a scan, a crop),…
 STROKE_KERNEL = 3  # …and there the paper kernel is at least this many stroke widths, measured on Otsu's split,…
 MAX_STROKE = 0.2  # …unless that "stroke" is wider than this fraction of the short side (a dark region, not ink)
+LARGE_ROW_HEIGHT = 0.1  # of the frame's height: several strokes this tall across the frame are a number, not an edge
 LINE_LENGTH = 0.25  # of the short side: a stroke longer than this,…
 LINE_STRAIGHTNESS = 0.25  # …whose box is this much narrower than long (straight, within ~14°),…
 LINE_THINNESS = 0.08  # …and thinner than this fraction of its length is a line, not part of a digit,
@@ -319,13 +320,17 @@ def _score(g: Strokes, w: int, h: int) -> float:
     """Ink area, discounted for what a digit rarely is: on the frame's edge, frame-sized, or a sliver.
 
     Something both on the edge and spanning most of the frame is the frame's own edge (a table, a
-    shadow): it is taken only when there is nothing else.
+    shadow): it is taken only when there is nothing else. Several strokes spanning most of the
+    frame's width clear of its edges, at least LARGE_ROW_HEIGHT of it tall, are a number written
+    large, not frame-sized: discounted as such, they lost to a sliver of a table's rim.
     """
     x0, y0, x1, y1 = g.box
     bw, bh = x1 - x0, y1 - y0
     score = g.ink
     spans = bw > 0.6 * w or (bh > 0.6 * h and bw > 0.25 * bh)  # a tall "1" close up is not frame-sized
     edge = x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1
+    if spans and not edge and len(g.contours) > 1 and bh >= LARGE_ROW_HEIGHT * h:
+        spans = False
     if spans:
         score *= 0.05
     if edge:

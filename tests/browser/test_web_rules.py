@@ -4,8 +4,10 @@ Each picture here exercises one rule of the Python runtime that preprocess.js po
 transparent canvas (decode._over_white composites it on black), a tiny digit enlarged block by block
 (normalize.native_pixels reads it at its own size), a picture of a few pixels a side
 (normalize.whole_picture_digit enlarges it with OpenCV's cubic first) and a digit in a frame
-(locate._unframed reads the strokes inside a box, a circle, a form's row of boxes), and a digit cut out
-to its box (preprocess._filled: the whole picture is read as the digit too). The browser decodes
+(locate._unframed reads the strokes inside a box, a circle, a form's row of boxes), a digit cut out
+to its box (preprocess._filled: the whole picture is read as the digit too), and a number written across
+the frame (locate._score: several strokes clear of the edges are not frame-sized; the page reads one
+digit: the row is compared as that one reading). The browser decodes
 each file as the page does; Python reads the same file with ``read_digit``. The ported functions are
 also checked one by one against OpenCV and the runtime's. On 200 12×12 digits of other_pictures.py, 13
 tensors differ by more than 1/255 (IPP's cubic, a level apart on a few pixels, moves the threshold);
@@ -32,7 +34,7 @@ SPEC.loader.exec_module(web_parity)
 pytestmark = pytest.mark.browser
 
 N = 12  # real MNIST test digits per rule
-RULES = ["transparent/", "clear/", "tiny/", "blocky/", "framed/"]
+RULES = ["transparent/", "clear/", "tiny/", "blocky/", "framed/", "across/"]
 # digits cut out to their box: labels agree; one tensor of the 12 does not (a "1" narrower than its
 # picture's polarity test allows, read as a degenerate piece: both cut the same box, then differ)
 LABEL_RULES = RULES + ["tight/"]
@@ -62,6 +64,27 @@ def _framed(digits: list[np.ndarray], kind: int) -> np.ndarray:
         for k in range(1, len(digits)):
             draw.line([x0 + k * cell - 2, y0 - 4, x0 + k * cell - 2, y0 + cell + 2], fill=60, width=2)
     return np.asarray(picture)
+
+
+def _across(digits: list[np.ndarray]) -> np.ndarray:
+    """Real MNIST digits (84 px tall, cut to their ink's columns, 8 px apart: one group of strokes) in a row
+    across 0.85 of the frame's width, clear of its edges, with a sliver of a table's rim near the right
+    edge (locate._score: several strokes clear of the edges are a number, not frame-sized)."""
+    cell, gap = 84, 8
+    inks = []
+    for digit in digits:
+        cols = np.flatnonzero((digit > 30).any(axis=0))
+        ink = cv2.resize(digit, (cell, cell), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        inks.append(ink[:, cols[0] * 3 : (cols[-1] + 1) * 3])
+    row = sum(a.shape[1] for a in inks) + gap * (len(inks) - 1)
+    canvas = np.full((2 * cell, round(row / 0.85)), PAPER, np.float32)
+    x = (canvas.shape[1] - row) // 2
+    for ink in inks:
+        box = canvas[cell // 2 : cell // 2 + cell, x : x + ink.shape[1]]
+        box[:] = box * (1 - ink) + INK * ink
+        x += ink.shape[1] + gap
+    canvas[cell // 2 : cell, -6:-3] = INK
+    return canvas.astype(np.uint8)
 
 
 def _cut_out(digit: np.ndarray, zoom: int) -> np.ndarray:
@@ -98,6 +121,7 @@ def readings(tmp_path_factory, mnist) -> dict[str, tuple[dict, dict, int]]:
         row = [mnist.x_test[i + j] for j in range(3)] if n % 4 == 2 else [digit]
         _save(folder, f"framed/{n:02d}.png", _framed(row, n % 4), labels, label)
         _save(folder, f"tight/{n:02d}.png", _cut_out(digit, 4 + 2 * (n % 3)), labels, label)
+        _save(folder, f"across/{n:02d}.png", _across([mnist.x_test[i + j] for j in range(4)]), labels, label)
     names = list(labels)
     with web_parity.browser_page(folder) as page:
         js = web_parity.read_in_browser(page, names)

@@ -34,6 +34,7 @@ const FRAME_INNER = 0.5;
 const EVEN_PAPER = 6;
 const STROKE_KERNEL = 3;
 const MAX_STROKE = 0.2;
+const LARGE_ROW_HEIGHT = 0.1;
 const LINE_LENGTH = 0.25;
 const LINE_STRAIGHTNESS = 0.25;
 const LINE_THINNESS = 0.08;
@@ -982,8 +983,11 @@ function score(g, w, h) {
   const bw = g.box[2] - g.box[0];
   const bh = g.box[3] - g.box[1];
   let s = g.ink;
-  const spans = bw > 0.6 * w || (bh > 0.6 * h && bw > 0.25 * bh); // a tall "1" close up is not frame-sized
   const edge = onEdge(g.box, w, h);
+  // a tall "1" close up is not frame-sized; nor are several strokes clear of the edges (a number written large)
+  const spans =
+    (bw > 0.6 * w || (bh > 0.6 * h && bw > 0.25 * bh)) &&
+    (edge || g.contours.length < 2 || bh < LARGE_ROW_HEIGHT * h);
   if (spans) s *= 0.05;
   if (edge) s *= 0.01;
   if (spans && edge) s *= 1e-4;
