@@ -118,7 +118,8 @@ def make_kind():
     return module.make_kind
 
 
-@pytest.mark.parametrize("index", [5, 8, 92])  # seed 9's objects that were read as "1", "1" and "4"
+# seed 9's objects that were read as "1", "1" and "4", and cups whose handle was read as "7" and "2"
+@pytest.mark.parametrize("index", [5, 8, 92, 1, 22])
 def test_the_rim_of_a_dark_object_is_not_a_digit(make_kind, predictor, index):
     (picture, _), params = make_kind("objects", index, 9, None, None)
     buffer = io.BytesIO()
