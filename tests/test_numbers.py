@@ -415,3 +415,19 @@ def test_a_number_written_across_the_frame_is_not_taken_for_its_edge(sample, cle
     buffer = io.BytesIO()
     Image.fromarray((235 - canvas * 210).astype(np.uint8)).convert("RGB").save(buffer, "JPEG", quality=90)
     assert predictor.predict(buffer.getvalue()).digits == number
+
+
+def test_pieces_all_read_as_their_join_one_doubtfully_are_one_digit():
+    """A flat 2 cut in two reads as a sure 2 and the doubtful "2" of its tail; joined, a sure 2. Two
+    pieces both read surely stay two digits unless the join is surer still; pieces of other labels too."""
+    from mnist_edge.runtime.predictor import _takes, to_prediction
+
+    def read(label: int, confidence: float):
+        probs = np.full(10, (1 - confidence) / 9, np.float32)
+        probs[label] = confidence
+        return to_prediction(probs)
+
+    assert _takes([read(2, 1.0), read(2, 0.46)], [read(2, 0.99)], 5)
+    assert not _takes([read(2, 1.0), read(2, 0.9)], [read(2, 0.99)], 5)  # two 2s
+    assert not _takes([read(5, 1.0), read(1, 0.46)], [read(5, 0.99)], 5)  # a 5 and a doubtful 1
+    assert _takes([read(4, 0.6), read(1, 0.5)], [read(4, 0.99)], 5)  # surer than each: as before

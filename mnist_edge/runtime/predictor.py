@@ -33,6 +33,7 @@ from .trust import NOT_A_DIGIT, Trust, near_uniform
 
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
+DOUBTFUL_PIECE = 0.5  # pieces all read as their join's digit, one of them less surely than this, are that digit
 
 
 @dataclass(frozen=True)
@@ -383,7 +384,9 @@ def _takes(replaced: list, preds: list, row_length: int) -> bool:
     Every new reading must be accepted by the card's rule, and the row keep two digits at least (a row
     of marks is the evidence of a number; two marks joined into one are judged as they were). Where
     every replaced piece is a digit too, only a join is taken, and only when it is surer than each of
-    them (a 4 over-cut into two doubtful pieces). Where one is not a digit: a join, if every accepted
+    them (a 4 over-cut into two doubtful pieces), or when every piece reads as the join's digit and one
+    of them doubtfully (``DOUBTFUL_PIECE``: a flat 2 cut into a sure 2 and the doubtful "2" of its tail;
+    two 2s written apart are both sure). Where one is not a digit: a join, if every accepted
     piece it absorbs keeps its label or was less sure than the join (a sure 0 beside a clipped 1 is not
     the 1's other half); halves, if the piece is one the model cannot read at all
     (``trust.near_uniform``: a doubtful 5 is a 5, not two digits) and neither half is a 1 (a 1 beside
@@ -394,7 +397,12 @@ def _takes(replaced: list, preds: list, row_length: int) -> bool:
         return False
     surest = min(p.confidence for p in preds)
     if all(p.label is not None for p in replaced):
-        return len(preds) == 1 and surest > max(p.confidence for p in replaced)
+        if len(preds) != 1:
+            return False
+        same = all(p.label == preds[0].label for p in replaced)
+        return surest > max(p.confidence for p in replaced) or (
+            same and min(p.confidence for p in replaced) < DOUBTFUL_PIECE
+        )
     if len(preds) > len(replaced):
         return all(near_uniform(p.probabilities) for p in replaced) and all(p.label != 1 for p in preds)
     labels = {p.label for p in preds}
