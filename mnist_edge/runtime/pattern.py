@@ -21,9 +21,9 @@ a solid region nearly as dark as the strokes. ``EDGE_TOUCH`` was set on the non-
 the search picked a table's corner instead of a tiny digit); of the 500 held-out numbers' first
 digits, five measure 0.3–0.7 (thick strokes beside a shadow), which is why a number is refused only
 when every one of its digits is a rim, and the solid region must be larger than the strokes. First set
-at 0.35, it was lowered to 0.25, still above every digit read right (0.17): a cup's handle or a box's
-shaded side touches the object along one side only, and measured 0.25–0.35. Objects of five seeds read
-as digits fell by 5–10 of 100 each; no digit of the picture or number sets answered differently, and one
+at 0.35, it was lowered to 0.25, still above every digit read right (0.17): a cup's handle touches the
+cup along one side only (every object that changed was a cup whose handle had read as a 7 or a 2).
+Objects of five seeds read as digits fell by 5–10 of 100 each; no digit of the picture or number sets answered differently, and one
 chalk digit of 100, its polarity misjudged, became "not a digit".
 """
 
