@@ -23,8 +23,8 @@ digits, five measure 0.3–0.7 (thick strokes beside a shadow), which is why a n
 when every one of its digits is a rim, and the solid region must be larger than the strokes. First set
 at 0.35, it was lowered to 0.25, still above every digit read right (0.17): a cup's handle touches the
 cup along one side only (every object that changed was a cup whose handle had read as a 7 or a 2).
-Objects of five seeds read as digits fell by 5–10 of 100 each; no digit of the picture or number sets answered differently, and one
-chalk digit of 100, its polarity misjudged, became "not a digit".
+Objects of five seeds read as digits fell by 5–10 of 100 each; no digit of the picture or number sets
+answered differently, and one chalk digit of 100, its polarity misjudged, became "not a digit".
 """
 
 from __future__ import annotations
