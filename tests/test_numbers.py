@@ -431,3 +431,58 @@ def test_pieces_all_read_as_their_join_one_doubtfully_are_one_digit():
     assert not _takes([read(2, 1.0), read(2, 0.9)], [read(2, 0.99)], 5)  # two 2s
     assert not _takes([read(5, 1.0), read(1, 0.46)], [read(5, 0.99)], 5)  # a 5 and a doubtful 1
     assert _takes([read(4, 0.6), read(1, 0.5)], [read(4, 0.99)], 5)  # surer than each: as before
+
+
+def test_two_digits_written_close_enough_to_be_grouped_as_one_are_read_as_two(sample, clean_right, predictor):
+    """A 7 and a 4 written with no gap between their boxes are grouped as one digit's broken strokes;
+    the model reads the group as no digit. Cut between its strokes (no stroke crosses the cut), each
+    half reads surely: the picture is "74", not "not a digit"."""
+    indices, number = pick(clean_right, "74")
+    data, _ = row_picture([sample.x_test[i] for i in indices], [0.0])
+    found = read_digits(data)
+    assert len(found.readings) == 1 and [len(a.readings) for a in found.alternatives] == [2]
+    assert predictor.predict(data).digits == number
+
+
+def test_a_lone_mark_is_cut_only_between_its_strokes():
+    """An ∞ is one stroke across the middle: cutting it gives a 9 and a 6 the model reads surely, so it
+    is never cut. Two marks side by side are cut between them."""
+    from mnist_edge.runtime.row import between_strokes, halves
+
+    def lone_group(draw) -> tuple:
+        paper = np.full((120, 200), 235, np.uint8)
+        draw(paper)
+        ink_map, _, groups = find_strokes(paper)
+        return groups[0], ink_map
+
+    def infinity(paper):
+        cv2.circle(paper, (75, 60), 25, 20, 6)
+        cv2.circle(paper, (125, 60), 25, 20, 6)
+
+    def two_marks(paper):
+        cv2.circle(paper, (72, 60), 25, 20, 6)
+        cv2.line(paper, (112, 35), (112, 85), 20, 6)
+
+    group, ink_map = lone_group(infinity)
+    assert len(group.contours) == 1 and not between_strokes(group, halves(group, ink_map))
+    group, ink_map = lone_group(two_marks)
+    assert len(group.contours) == 2 and between_strokes(group, halves(group, ink_map))
+
+
+def test_a_sure_piece_reaching_into_an_unreadable_one_is_its_other_half(predictor):
+    """A 0 cut into an arc the model cannot read and a "1" reaching into the arc's columns: the join, a
+    sure 0, takes the "1" in. A sure digit beside an unreadable piece, sharing no column, is kept."""
+    from mnist_edge.runtime.predictor import _takes, to_prediction
+    from mnist_edge.runtime.preprocess import Reading
+
+    def read(box, label=None):
+        probs = np.full(10, 0.1, np.float32)  # no digit, by the card's rule
+        if label is not None:
+            probs[:] = 0.001
+            probs[label] = 0.991
+        return to_prediction(probs, Reading(np.zeros(784, np.float32), box), predictor.trust)
+
+    arc, zero = read((472, 1331, 524, 1414)), read((472, 1331, 549, 1421), 0)
+    assert arc.label is None and zero.label == 0
+    assert _takes([arc, read((517, 1335, 549, 1421), 1)], [zero], 3)
+    assert not _takes([arc, read((530, 1335, 560, 1421), 1)], [zero], 3)  # side by side: a 1

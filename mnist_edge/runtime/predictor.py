@@ -34,6 +34,7 @@ from .trust import NOT_A_DIGIT, Trust, near_uniform
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
 DOUBTFUL_PIECE = 0.5  # pieces all read as their join's digit, one of them less surely than this, are that digit
+LONE_HALVES_SURE = 0.9  # a lone group no digit is two digits only when both halves read at least this surely
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ class Predictor:
         if looks_like_mnist(gray):  # an MNIST-like 28×28: the shortest path (see _pass_through)
             return self._pass_through(gray, picture.size)
         found = read_picture(picture, mnist_checked=True)
-        if len(found.readings) == 1 and found.whole is None:
+        if len(found.readings) == 1 and found.whole is None and not found.alternatives:
             reading = found.readings[0]
             return _one_digit(self._row(reading.tensor), reading, self.trust)
         if _rows(found) == 0:
@@ -247,7 +248,7 @@ def predict_found(predictor: Predictor, found: Sequence[Digits]) -> list[Predict
 def _stack(found: Digits) -> np.ndarray:
     """The model's input for a picture's readings, then its alternatives', then the whole picture's
     (``to_number_prediction``)."""
-    if len(found.readings) == 1 and found.whole is None:
+    if len(found.readings) == 1 and found.whole is None and not found.alternatives:
         return found.readings[0].tensor
     whole = [found.whole.tensor] if found.whole is not None else []
     return np.stack(
@@ -326,7 +327,7 @@ def to_number_prediction(probs: np.ndarray, found: Digits, trust: Trust | None =
         reason = found.reason or "no digit found"
         return Prediction(None, None, None, found.box, digits="", reason=reason, readings=())
     n = len(found.readings)
-    if n == 1:
+    if n == 1 and len(probs) == 1:
         return to_prediction(probs[0], found.readings[0], trust)
     readings = list(found.readings)
     each = [to_prediction(row, r, trust) for row, r in zip(probs[:n], readings, strict=True)]
@@ -387,15 +388,20 @@ def _takes(replaced: list, preds: list, row_length: int) -> bool:
     them (a 4 over-cut into two doubtful pieces), or when every piece reads as the join's digit and one
     of them doubtfully (``DOUBTFUL_PIECE``: a flat 2 cut into a sure 2 and the doubtful "2" of its tail;
     two 2s written apart are both sure). Where one is not a digit: a join, if every accepted
-    piece it absorbs keeps its label or was less sure than the join (a sure 0 beside a clipped 1 is not
-    the 1's other half); halves, if the piece is one the model cannot read at all
+    piece it absorbs keeps its label, was less sure than the join, or shares columns with a piece
+    that is not a digit (a 0 cut into an unreadable arc and a "1" reaching into it; a sure 0
+    beside a clipped 1 is not the 1's other half); halves, if the piece is one the model cannot read at all
     (``trust.near_uniform``: a doubtful 5 is a 5, not two digits) and neither half is a 1 (a 1 beside
     its neighbour is cut by the row step itself, ``row.split`` and ``row._leaning_one``, while the
-    halves of a letter u, n or H are straight strokes).
+    halves of a letter u, n or H are straight strokes). A lone piece (``row_length`` 1: no row says a
+    number is there) is two digits only when both read surely (``LONE_HALVES_SURE``: the halves of a
+    glyph of another script read doubtfully).
     """
     if any(p.label is None for p in preds) or row_length - len(replaced) + len(preds) < 2:
         return False
     surest = min(p.confidence for p in preds)
+    if row_length == 1 and surest < LONE_HALVES_SURE:
+        return False
     if all(p.label is not None for p in replaced):
         if len(preds) != 1:
             return False
@@ -406,7 +412,15 @@ def _takes(replaced: list, preds: list, row_length: int) -> bool:
     if len(preds) > len(replaced):
         return all(near_uniform(p.probabilities) for p in replaced) and all(p.label != 1 for p in preds)
     labels = {p.label for p in preds}
-    return all(p.label is None or p.label in labels or p.confidence < surest for p in replaced)
+    unread = [p.box for p in replaced if p.label is None]
+    return all(
+        p.label is None or p.label in labels or p.confidence < surest or _overlapping(p.box, unread) for p in replaced
+    )
+
+
+def _overlapping(box: tuple[int, int, int, int], others: list[tuple[int, int, int, int]]) -> bool:
+    """Whether ``box`` shares columns with any of ``others``: pieces above or into each other, not side by side."""
+    return any(min(box[2], o[2]) > max(box[0], o[0]) for o in others)
 
 
 class _BoundBuffers:

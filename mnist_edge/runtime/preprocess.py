@@ -33,7 +33,7 @@ from .normalize import (
     whole_picture_ink,
 )
 from .pattern import on_a_dark_object, part_of_a_pattern
-from .row import digits_in_row, halves, joinable, joined
+from .row import between_strokes, digits_in_row, halves, joinable, joined
 from .trust import NOT_A_DIGIT
 
 __all__ = [
@@ -103,9 +103,10 @@ class Digits:
     """What a picture holds: its digits left to right (``readings``), or none and ``reason`` why.
 
     ``alternatives``: for a number, neighbouring pieces that may be one digit read apart, read as one
-    (``row.joinable``), and wide pieces that may be two digits, read as two (``row.halves``); the
-    reader chooses by the model's answer (``predictor._takes``). ``box``: with no readings, where the
-    picture was looked at when something was found and judged no digit (a piece of a pattern).
+    (``row.joinable``), and wide pieces that may be two digits, read as two (``row.halves``; for a
+    lone piece, only where the cut crosses no stroke); the reader chooses by the model's answer
+    (``predictor._takes``). ``box``: with no readings, where the picture was looked at when something
+    was found and judged no digit (a piece of a pattern).
     ``whole``: for a picture one digit may fill (``_filled``), the whole picture read as that digit,
     which the reader takes when what was found is no digit, or, with ``whole_first``, when it reads
     surer (``predictor.to_number_prediction``).
@@ -218,7 +219,7 @@ def _found(picture: Picture, ink: np.ndarray, dark: bool, groups: list[Strokes],
     readings = tuple(r for _, r in cropped if r is not None)
     if not readings:
         return Digits((), "no digit found")
-    if len(readings) == 1:
+    if len(readings) == 1 and not row:
         return Digits(readings)
     return Digits(readings, alternatives=_alternatives(picture, kept, ink, dark))
 
@@ -337,9 +338,13 @@ def _zoomed(picture: Picture, digits: list[Strokes]) -> Digits | None:
 
 def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple:
     """A Regrouping for each pair of neighbours that may be one digit's pieces (``row.joinable``) and
-    for each piece that may be two digits (``row.halves``)."""
+    for each piece that may be two digits (``row.halves``). A lone group is cut only between its
+    strokes (``row.between_strokes``): with no neighbour to say a number is there, two digits written
+    close enough to be grouped as one digit's broken strokes may still be read as two."""
     options = [(i, i + 2, [joined(digits[i], digits[i + 1])]) for i in joinable(digits)]
     options += [(i, i + 1, two) for i, d in enumerate(digits) if (two := halves(d, ink)) is not None]
+    if len(digits) == 1:
+        options = [o for o in options if between_strokes(digits[0], o[2])]
     out = []
     for start, stop, pieces in options:
         readings = [_crop(picture, p, ink, dark) for p in pieces]

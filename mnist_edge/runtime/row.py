@@ -142,6 +142,18 @@ def halves(g: Strokes, ink: np.ndarray) -> list[Strokes] | None:
     return [p[0] for p in pieces]
 
 
+def between_strokes(g: Strokes, pieces: list[Strokes]) -> bool:
+    """Whether the cut of ``g`` into ``pieces`` (``halves``) runs between its strokes, crossing none:
+    every stroke lies on one side (within a pixel). Two digits written close enough to be grouped
+    as one digit's broken strokes are cut so; a single mark (an ∞, a %'s slash, a face's rim) is not."""
+    left_end, right_start = pieces[0].box[2] + 1, pieces[-1].box[0] - 1
+    for contour in g.contours:
+        x, _, w, _ = cv2.boundingRect(contour)
+        if x + w > left_end and x < right_start:
+            return False
+    return True
+
+
 def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
     h, w = ink.shape
     first = groups[0]
