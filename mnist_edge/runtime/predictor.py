@@ -28,6 +28,7 @@ from .preprocess import (
     mnist_tensor,
     read_digits,
     read_picture,
+    without_underline,
 )
 from .trust import NOT_A_DIGIT, Trust, near_uniform
 
@@ -35,6 +36,7 @@ DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
 DOUBTFUL_PIECE = 0.5  # pieces all read as their join's digit, one of them less surely than this, are that digit
 LONE_HALVES_SURE = 0.9  # a lone group no digit is two digits only when both halves read at least this surely
+UNDERLINE_DOUBT = 0.99  # a lone digit read less surely (or as no digit) is read again without a line under it
 
 
 @dataclass(frozen=True)
@@ -211,10 +213,10 @@ class Predictor:
         found = read_picture(picture, mnist_checked=True)
         if len(found.readings) == 1 and found.whole is None and not found.alternatives:
             reading = found.readings[0]
-            return _one_digit(self._row(reading.tensor), reading, self.trust)
+            return second_look(self, found, _one_digit(self._row(reading.tensor), reading, self.trust))
         if _rows(found) == 0:
             return to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), found)
-        return to_number_prediction(self.probabilities(_stack(found)), found, self.trust)
+        return second_look(self, found, to_number_prediction(self.probabilities(_stack(found)), found, self.trust))
 
     def _pass_through(self, gray: np.ndarray, size: tuple[int, int]) -> Prediction:
         """``predict`` of a picture that passes through unchanged, as ``read_digits`` + ``to_prediction``
@@ -241,8 +243,27 @@ def predict_found(predictor: Predictor, found: Sequence[Digits]) -> list[Predict
     probs = predictor.probabilities(np.concatenate([_stack(f).reshape(-1, INPUT_SIZE) for f in found if _rows(f)]))
     ends = np.cumsum(counts)
     return [
-        to_number_prediction(probs[e - c : e], f, predictor.trust) for f, c, e in zip(found, counts, ends, strict=True)
+        second_look(predictor, f, to_number_prediction(probs[e - c : e], f, predictor.trust))
+        for f, c, e in zip(found, counts, ends, strict=True)
     ]
+
+
+def second_look(predictor: Predictor, found: Digits, prediction: Prediction) -> Prediction:
+    """``prediction``, or, for a lone digit read doubtfully (below UNDERLINE_DOUBT) or as no digit, the
+    digit read again without a line drawn under it (``preprocess.without_underline``), when there is
+    one and that reading is a digit and surer. Only then: finding the line costs more than the
+    model call, and a digit read surely with its line stays (a 2's base, a printed 1's foot)."""
+    if len(found.readings) != 1 or found.whole is not None or len(prediction.digits) > 1:
+        return prediction
+    if prediction.digits and prediction.confidence >= UNDERLINE_DOUBT:
+        return prediction
+    plain = without_underline(found.readings[0])
+    if plain is None:
+        return prediction
+    again = to_prediction(predictor.probabilities(plain.tensor)[0], plain, predictor.trust)
+    if again.label is not None and (not prediction.digits or again.confidence > prediction.confidence):
+        return again
+    return prediction
 
 
 def _stack(found: Digits) -> np.ndarray:

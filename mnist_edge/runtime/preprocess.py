@@ -35,6 +35,7 @@ from .normalize import (
 from .pattern import on_a_dark_object, part_of_a_pattern
 from .row import between_strokes, digits_in_row, halves, joinable, joined
 from .trust import NOT_A_DIGIT
+from .underline import underline
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -82,12 +83,15 @@ class Reading:
     ``gray``: the 28×28 uint8 picture when it passed through unchanged (``tensor`` is it / 255), so that
     the card's shape rules read it without a float copy. ``tiny``: a picture too small for the card's
     "not a digit" threshold (TOO_SMALL_TO_JUDGE), where only a nearly uniform reading is no digit.
+    ``soft``: a lone digit's soft ink as cropped, kept so that a doubtful reading can be tried again
+    without a line drawn under the digit (``without_underline``).
     """
 
     tensor: np.ndarray
     box: tuple[int, int, int, int]
     gray: np.ndarray | None = field(default=None, repr=False, compare=False)
     tiny: bool = False
+    soft: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 class Regrouping(NamedTuple):
@@ -214,14 +218,17 @@ def _found(picture: Picture, ink: np.ndarray, dark: bool, groups: list[Strokes],
     if row and (part_of_a_pattern(ink, groups, digits) or all(on_a_dark_object(picture.gray, dark, d) for d in digits)):
         looked = reduce(joined, digits).box  # where it looked: the picked strokes' box
         return Digits((), NOT_A_DIGIT, box=_scaled(looked, picture.scale, picture.size))
-    cropped = [(d, _crop(picture, d, ink, dark)) for d in digits]
-    kept = [d for d, r in cropped if r is not None]
-    readings = tuple(r for _, r in cropped if r is not None)
+    softs = [_digit_soft(picture, d, ink, dark) for d in digits]
+    cropped = [(d, soft, _reading(*soft)) for d, soft in zip(digits, softs, strict=True)]
+    kept = [(d, soft) for d, soft, r in cropped if r is not None]
+    readings = tuple(r for _, _, r in cropped if r is not None)
     if not readings:
         return Digits((), "no digit found")
     if len(readings) == 1 and not row:
         return Digits(readings)
-    return Digits(readings, alternatives=_alternatives(picture, kept, ink, dark))
+    if len(readings) == 1:  # a lone digit may stand on a line drawn under it (``without_underline``)
+        readings = (replace(readings[0], soft=kept[0][1][0]),)
+    return Digits(readings, alternatives=_alternatives(picture, [d for d, _ in kept], ink, dark))
 
 
 def _filled(gray: np.ndarray, groups: list[Strokes]) -> bool | None:
@@ -355,6 +362,11 @@ def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark
 
 def _crop(picture: Picture, digit: Strokes, ink: np.ndarray, dark: bool) -> Reading | None:
     """One digit's reading: its ink, from the finer decode when it is small in the working image, normalised."""
+    return _reading(*_digit_soft(picture, digit, ink, dark))
+
+
+def _digit_soft(picture: Picture, digit: Strokes, ink: np.ndarray, dark: bool) -> tuple[np.ndarray | None, tuple]:
+    """(the digit's soft ink as ``_digit_ink`` crops it, from the image ``_crop`` chooses; its box in the picture)."""
     gray = picture.gray
     box = _scaled(digit.box, picture.scale, picture.size)
     x0, y0, x1, y1 = digit.box
@@ -366,11 +378,25 @@ def _crop(picture: Picture, digit: Strokes, ink: np.ndarray, dark: bool) -> Read
         need = fine_factor if long * fine_factor >= MIN_SOURCE_PX else 2 * MIN_SOURCE_PX / long
         source, fine_scale = picture.finer(need)
         factor = picture.scale / fine_scale
-    soft = _digit_ink(source, factor, digit, dark, ink if source is gray else None)
+    return _digit_ink(source, factor, digit, dark, ink if source is gray else None), box
+
+
+def _reading(soft: np.ndarray | None, box: tuple[int, int, int, int]) -> Reading | None:
     tensor = digit_tensor(soft) if soft is not None else None
     if tensor is None:
         return None
     return Reading(tensor.reshape(-1), box)
+
+
+def without_underline(reading: Reading) -> Reading | None:
+    """A lone digit's reading without the line drawn under it (``underline``), or None when there is
+    none (or the reading kept no soft ink: not a lone digit)."""
+    bar = underline(reading.soft) if reading.soft is not None else None
+    if bar is None:
+        return None
+    plain = reading.soft.copy()
+    plain[cv2.dilate(bar, np.ones((3, 3), np.uint8)).view(bool)] = 0  # with the bar's anti-aliased rim
+    return _reading(plain, reading.box)
 
 
 def _scaled(box, scale: float, size: tuple[int, int]) -> tuple[int, int, int, int]:
