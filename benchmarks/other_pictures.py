@@ -1,6 +1,6 @@
 """Digits in pictures the picture sets do not draw: a few pixels a side, enlarged block by block, inside a
 box, a form's row of boxes or a circle, white ink on a transparent canvas, a seven-segment display,
-cropped tight (the digit fills the picture). How many are read right.
+cropped tight (the digit fills the picture), underlined. How many are read right.
 
     python benchmarks/other_pictures.py [--per-kind 200] [--seed 0] [--data DIR] [--optdigits FILE]
 
@@ -65,6 +65,27 @@ def on_paper(digits, rng: np.random.Generator, frame: str) -> bytes:
         draw.rectangle([x0 - 4, y0 - 4, x1, y1], outline=60, width=2)
         for k in range(1, len(digits)):
             draw.line([x0 + k * CELL - 2, y0 - 4, x0 + k * CELL - 2, y1], fill=60, width=2)
+    return encoded(picture.filter(ImageFilter.GaussianBlur(0.7)), "JPEG")
+
+
+def underlined(
+    digit: np.ndarray, rng: np.random.Generator, gap: tuple[float, float], reach: tuple[float, float]
+) -> bytes:
+    """A digit on paper with a line drawn under it: ``gap`` (of the digit's height: negative, touching) and
+    ``reach`` (of its width, beyond it on each side) drawn from their ranges, a pen 3–6 px, tilted ±4°."""
+    canvas = np.full((360, 640), PAPER, np.float32)
+    ink = cv2.resize(digit, (84, 84), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+    x, y = int(rng.integers(80, 640 - 160)), int(rng.integers(40, 200))
+    canvas[y : y + 84, x : x + 84] = canvas[y : y + 84, x : x + 84] * (1 - ink) + INK * ink
+    rows, cols = np.flatnonzero((ink > 0.3).any(axis=1)), np.flatnonzero((ink > 0.3).any(axis=0))
+    height, width = rows[-1] - rows[0], cols[-1] - cols[0]
+    pen = int(rng.integers(3, 7))
+    level = y + rows[-1] + rng.uniform(*gap) * height + pen / 2
+    half = (0.5 + rng.uniform(*reach)) * width
+    centre = x + (cols[0] + cols[-1]) / 2 + rng.uniform(-0.1, 0.1) * width
+    rise = half * np.tan(np.deg2rad(rng.uniform(-4, 4)))
+    picture = Image.fromarray(canvas.astype(np.uint8))
+    ImageDraw.Draw(picture).line([(centre - half, level - rise), (centre + half, level + rise)], fill=INK, width=pen)
     return encoded(picture.filter(ImageFilter.GaussianBlur(0.7)), "JPEG")
 
 
@@ -135,6 +156,9 @@ def kinds(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n: int) -> dic
         "cropped to its box, ×8": [(encoded(cropped(d, zoom=8)), t) for d, t in singles],
         "100 px square, no margin": [(encoded(cropped(d, 100)), t) for d, t in singles],
         "300 px square, 3 % margin (JPEG)": [(encoded(cropped(d, 300, 0.03), "JPEG"), t) for d, t in singles],
+        "underlined, touching, longer": [(underlined(d, rng, (-0.08, 0.0), (0.1, 0.3)), t) for d, t in singles],
+        "underlined, below, longer": [(underlined(d, rng, (0.04, 0.12), (0.1, 0.3)), t) for d, t in singles],
+        "underlined, below, as wide": [(underlined(d, rng, (0.04, 0.12), (-0.05, 0.05)), t) for d, t in singles],
     }
 
 
