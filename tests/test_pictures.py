@@ -105,6 +105,22 @@ def test_thin_and_thick_pens_and_light_on_dark(sample, predictor):
     assert right >= 36  # of 40
 
 
+def test_a_small_chalk_digit_on_a_dark_board_is_light_ink(sample, predictor):
+    """A digit in chalk, 48 px tall on a 640×480 board darker towards its corners: too thin to show in
+    the reduced picture's tails, which are the board's own shading. The ink's side is then counted on
+    the working image (``locate.ink_side``); before, the board's dark was taken for the ink and every
+    one of these was "not a digit"."""
+    yy, xx = np.mgrid[0:480, 0:640]
+    shading = 40 - 12 * (((xx - 320) / 320) ** 2 + ((yy - 240) / 240) ** 2) / 2
+    right = 0
+    for digit, label in zip(sample.x_test[:12], sample.y_test[:12], strict=True):
+        board = shading.copy()
+        chalk = np.asarray(Image.fromarray(digit).resize((48, 48), Image.Resampling.BOX), np.float32) / 255
+        board[200:248, 360:408] = board[200:248, 360:408] * (1 - chalk) + 225 * chalk
+        right += predictor.predict(encoded(board.astype(np.uint8), "JPEG", quality=90)).digits == str(label)
+    assert right >= 11  # of 12
+
+
 def ImageFilterFor(i: int):
     """Alternately a marker (grown strokes) and a fine pen (shrunk strokes)."""
     from PIL import ImageFilter

@@ -35,6 +35,7 @@ EVEN_PAPER = 6  # gray levels: a border's paper spread (quartiles) this small is
 STROKE_KERNEL = 3  # …and there the paper kernel is at least this many stroke widths, measured on Otsu's split,…
 MAX_STROKE = 0.2  # …unless that "stroke" is wider than this fraction of the short side (a dark region, not ink)
 LARGE_ROW_HEIGHT = 0.1  # of the frame's height: several strokes this tall across the frame are a number, not an edge
+EVEN_TAILS = 12  # gray levels: both tails of the reduced picture this short leave the ink's side to ``ink_side``
 LINE_LENGTH = 0.25  # of the short side: a stroke longer than this,…
 LINE_STRAIGHTNESS = 0.25  # …whose box is this much narrower than long (straight, within ~14°),…
 LINE_THINNESS = 0.08  # …and thinner than this fraction of its length is a line, not part of a digit,
@@ -60,7 +61,8 @@ def percentiles(gray: np.ndarray, quantiles) -> list[int]:
 def ink_map(gray: np.ndarray, kernel: int, dark: bool | None = None) -> tuple[np.ndarray, bool]:
     """(uint8 ink: 0 paper … 255 black on white, True if the ink is darker than the paper) of a gray image.
 
-    The ink is dark when the long tail of the histogram is on the dark side (``dark`` forces it).
+    The ink is dark when the long tail of the histogram is on the dark side (``dark`` forces it); when
+    neither tail is long (EVEN_TAILS: a thin stroke vanishes from the reduced picture), ``ink_side``.
     The paper is the closing of the image with a ``kernel``-wide square, computed at a quarter of
     the resolution (the paper varies slowly) and never darker than the pixel itself. Ink is the
     difference relative to that paper, but never relative to less than half the brightest paper:
@@ -71,7 +73,7 @@ def ink_map(gray: np.ndarray, kernel: int, dark: bool | None = None) -> tuple[np
     small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else gray
     if dark is None:
         p01, p50, p99 = percentiles(small, (0.01, 0.5, 0.99))
-        dark = (p50 - p01) >= (p99 - p50)
+        dark = (p50 - p01) >= (p99 - p50) if max(p50 - p01, p99 - p50) >= EVEN_TAILS else ink_side(gray, p50)
     if not dark:
         gray, small = cv2.bitwise_not(gray), cv2.bitwise_not(small)
     k = max(3, (kernel // f) | 1)
@@ -85,6 +87,17 @@ def ink_map(gray: np.ndarray, kernel: int, dark: bool | None = None) -> tuple[np
     # anything is 0: the paper need not be raised to the pixel first (the same ink, one pass less)
     ink = cv2.subtract(closed, gray)
     return cv2.divide(ink, cv2.max(closed, paper_level, dst=closed), dst=ink, scale=255), dark
+
+
+def ink_side(gray: np.ndarray, paper: int) -> bool:
+    """Whether more pixels are darker than ``paper`` by MIN_PEAK_INK than lighter by as much: dark ink.
+
+    For a picture whose reduced histogram has no long tail: a thin "1" in white marker or chalk on a
+    dark board is too thin to reach the reduced picture's 99th percentile, and was taken for dark
+    ink (the paper's own noise the longer tail), which made the board's dark the ink."""
+    below = cv2.countNonZero(cv2.compare(gray, paper - MIN_PEAK_INK, cv2.CMP_LT))
+    above = cv2.countNonZero(cv2.compare(gray, paper + MIN_PEAK_INK, cv2.CMP_GT))
+    return below >= above
 
 
 def paper_kernel(gray: np.ndarray) -> int:

@@ -32,6 +32,7 @@ const BROKEN_STROKE_WEIGHT = 0.08;
 const DIGIT_MAX_SIZE = 0.5;
 const FRAME_INNER = 0.5;
 const EVEN_PAPER = 6;
+const EVEN_TAILS = 12;
 const STROKE_KERNEL = 3;
 const MAX_STROKE = 0.2;
 const LARGE_ROW_HEIGHT = 0.1;
@@ -601,7 +602,7 @@ export function inkMap(gray, kernel, dark = null) {
   let small = f > 1 ? resizeArea(gray, Math.max(1, Math.floor(w / f)), Math.max(1, Math.floor(h / f))) : gray;
   if (dark === null) {
     const [p01, p50, p99] = percentiles(small, [0.01, 0.5, 0.99]);
-    dark = p50 - p01 >= p99 - p50;
+    dark = Math.max(p50 - p01, p99 - p50) >= EVEN_TAILS ? p50 - p01 >= p99 - p50 : inkSide(gray, p50);
   }
   if (!dark) {
     gray = inverted(gray);
@@ -630,6 +631,19 @@ function ratioTable() {
     for (let d = 1; d < 256; d++) for (let a = 0; a <= d; a++) ratios[d * 256 + a] = roundHalfEven(f32((255 * a) / d));
   }
   return ratios;
+}
+
+/** locate.ink_side: more pixels darker than `paper` by MIN_PEAK_INK than lighter by as much (a thin light
+ * stroke on a dark board vanishes from the reduced picture). */
+export function inkSide(gray, paper) {
+  let below = 0;
+  let above = 0;
+  for (let i = 0; i < gray.data.length; i++) {
+    const v = gray.data[i];
+    if (v < paper - MIN_PEAK_INK) below++;
+    else if (v > paper + MIN_PEAK_INK) above++;
+  }
+  return below >= above;
 }
 
 /** locate.paper_kernel. */
