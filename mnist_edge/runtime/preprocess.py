@@ -218,8 +218,8 @@ def _found(picture: Picture, ink: np.ndarray, dark: bool, groups: list[Strokes],
     if row and (part_of_a_pattern(ink, groups, digits) or all(on_a_dark_object(picture.gray, dark, d) for d in digits)):
         looked = reduce(joined, digits).box  # where it looked: the picked strokes' box
         return Digits((), NOT_A_DIGIT, box=_scaled(looked, picture.scale, picture.size))
-    softs = [_digit_soft(picture, d, ink, dark) for d in digits]
-    cropped = [(d, soft, _reading(*soft)) for d, soft in zip(digits, softs, strict=True)]
+    crops = [_digit_soft(picture, d, ink, dark) for d in digits]  # (soft ink, box in the picture) per digit
+    cropped = [(d, crop[0], _reading(*crop)) for d, crop in zip(digits, crops, strict=True)]
     kept = [(d, soft) for d, soft, r in cropped if r is not None]
     readings = tuple(r for _, _, r in cropped if r is not None)
     if not readings:
@@ -227,7 +227,7 @@ def _found(picture: Picture, ink: np.ndarray, dark: bool, groups: list[Strokes],
     if len(readings) == 1 and not row:
         return Digits(readings)
     if len(readings) == 1:  # a lone digit may stand on a line drawn under it (``without_underline``)
-        readings = (replace(readings[0], soft=kept[0][1][0]),)
+        readings = (replace(readings[0], soft=kept[0][1]),)
     return Digits(readings, alternatives=_alternatives(picture, [d for d, _ in kept], ink, dark))
 
 
@@ -382,6 +382,7 @@ def _digit_soft(picture: Picture, digit: Strokes, ink: np.ndarray, dark: bool) -
 
 
 def _reading(soft: np.ndarray | None, box: tuple[int, int, int, int]) -> Reading | None:
+    """The digit's 28×28 from its soft ink (``normalize.digit_tensor``), or None when nothing is left."""
     tensor = digit_tensor(soft) if soft is not None else None
     if tensor is None:
         return None

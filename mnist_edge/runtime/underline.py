@@ -24,7 +24,7 @@ import numpy as np
 
 UNDERLINE_INK = 0.35  # soft ink (0…1) this dark is a stroke
 UNDERLINE_BAND = 0.6  # a row below this fraction of the mark's height…
-UNDERLINE_LENGTH = 0.45  # …holding this fraction of its width in strokes may cross a bar: look for one
+UNDERLINE_LENGTH = 0.45  # …with a run of strokes this fraction of its width long may cross a bar: look for one
 UNDERLINE_ANGLES = (-6, -3, 0, 3, 6)  # degrees: a hand-drawn line is rarely level
 UNDERLINE_LOW = 0.7  # the bar's centre is below this fraction of the mark's height,…
 UNDERLINE_BELOW = 0.1  # …with at most this fraction of the ink below it,
