@@ -348,10 +348,13 @@ def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark
     for each piece that may be two digits (``row.halves``). A lone group is cut only between its
     strokes (``row.between_strokes``): with no neighbour to say a number is there, two digits written
     close enough to be grouped as one digit's broken strokes may still be read as two."""
-    options = [(i, i + 2, [joined(digits[i], digits[i + 1])]) for i in joinable(digits)]
-    options += [(i, i + 1, two) for i, d in enumerate(digits) if (two := halves(d, ink)) is not None]
-    if len(digits) == 1:
-        options = [o for o in options if between_strokes(digits[0], o[2])]
+    if len(digits) == 1:  # one stroke always crosses the cut: only a group of several is cut at all
+        lone = digits[0]
+        two = halves(lone, ink) if len(lone.contours) > 1 else None
+        options = [(0, 1, two)] if two is not None and between_strokes(lone, two) else []
+    else:
+        options = [(i, i + 2, [joined(digits[i], digits[i + 1])]) for i in joinable(digits)]
+        options += [(i, i + 1, two) for i, d in enumerate(digits) if (two := halves(d, ink)) is not None]
     out = []
     for start, stop, pieces in options:
         readings = [_crop(picture, p, ink, dark) for p in pieces]
