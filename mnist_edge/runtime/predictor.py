@@ -36,6 +36,7 @@ DEFAULT_DIR = Path(contract.DEFAULT_DIR)
 SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside the package
 DOUBTFUL_PIECE = 0.5  # pieces all read as their join's digit, one of them less surely than this, are that digit
 LONE_HALVES_SURE = 0.9  # a lone group no digit is two digits only when both halves read at least this surely
+DOUBTFUL_WHOLE = 0.9  # a piece of a row read as a digit less surely than this is two when both halves read this surely
 UNDERLINE_DOUBT = 0.99  # a lone digit read less surely (or as no digit) is read again without a line under it
 
 
@@ -405,10 +406,12 @@ def _takes(replaced: list, preds: list, row_length: int) -> bool:
 
     Every new reading must be accepted by the card's rule, and the row keep two digits at least (a row
     of marks is the evidence of a number; two marks joined into one are judged as they were). Where
-    every replaced piece is a digit too, only a join is taken, and only when it is surer than each of
-    them (a 4 over-cut into two doubtful pieces), or when every piece reads as the join's digit and one
-    of them doubtfully (``DOUBTFUL_PIECE``: a flat 2 cut into a sure 2 and the doubtful "2" of its tail;
-    two 2s written apart are both sure). Where one is not a digit: a join, if every accepted
+    every replaced piece is a digit too, a join is taken only when it is surer than each of them (a 4
+    over-cut into two doubtful pieces), or when every piece reads as the join's digit and one of them
+    doubtfully (``DOUBTFUL_PIECE``: a flat 2 cut into a sure 2 and the doubtful "2" of its tail; two 2s
+    written apart are both sure); halves only when the piece reads less surely than ``DOUBTFUL_WHOLE``
+    and both halves at least that surely (two digits written into each other, read as one doubtful
+    digit). Where one is not a digit: a join, if every accepted
     piece it absorbs keeps its label, was less sure than the join, or shares columns with a piece
     that is not a digit (a 0 cut into an unreadable arc and a "1" reaching into it; a sure 0
     beside a clipped 1 is not the 1's other half); halves, if the piece is one the model cannot read at all
@@ -425,7 +428,7 @@ def _takes(replaced: list, preds: list, row_length: int) -> bool:
         return False
     if all(p.label is not None for p in replaced):
         if len(preds) != 1:
-            return False
+            return surest >= DOUBTFUL_WHOLE and max(p.confidence for p in replaced) < DOUBTFUL_WHOLE
         same = all(p.label == preds[0].label for p in replaced)
         return surest > max(p.confidence for p in replaced) or (
             same and min(p.confidence for p in replaced) < DOUBTFUL_PIECE

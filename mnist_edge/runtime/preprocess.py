@@ -345,16 +345,16 @@ def _zoomed(picture: Picture, digits: list[Strokes]) -> Digits | None:
 
 def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple:
     """A Regrouping for each pair of neighbours that may be one digit's pieces (``row.joinable``) and
-    for each piece that may be two digits (``row.halves``). A lone group is cut only between its
+    for each way a piece may be two digits (``row.halves``). A lone group is cut only between its
     strokes (``row.between_strokes``): with no neighbour to say a number is there, two digits written
     close enough to be grouped as one digit's broken strokes may still be read as two."""
     if len(digits) == 1:  # one stroke always crosses the cut: only a group of several is cut at all
         lone = digits[0]
-        two = halves(lone, ink) if len(lone.contours) > 1 else None
-        options = [(0, 1, two)] if two is not None and between_strokes(lone, two) else []
+        cuts = halves(lone, ink) if len(lone.contours) > 1 else []
+        options = [(0, 1, two) for two in cuts if between_strokes(lone, two)]
     else:
         options = [(i, i + 2, [joined(digits[i], digits[i + 1])]) for i in joinable(digits)]
-        options += [(i, i + 1, two) for i, d in enumerate(digits) if (two := halves(d, ink)) is not None]
+        options += [(i, i + 1, two) for i, d in enumerate(digits) for two in halves(d, ink)]
     out = []
     for start, stop, pieces in options:
         readings = [_crop(picture, p, ink, dark) for p in pieces]

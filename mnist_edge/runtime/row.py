@@ -27,8 +27,10 @@ neighbour and cut between the strokes.
 
 Some pieces are also offered read another way, for the reader to choose by the model's answer: two
 neighbours that nearly touch as one digit (``joinable``: a wide 0 or a 4 cut in two), a piece wider
-than tall as two (``halves``). The row takes one mostly where a piece is not a digit by the card's rule
-or where a join reads surer than each of its pieces (``predictor._takes``).
+than tall as two (``halves``: cut at a column, or along a path bending around the strokes of two
+digits written into each other). The row takes one mostly where a piece is not a digit by the card's
+rule, where a join reads surer than each of its pieces, or where a doubtful piece's halves both read
+surely (``predictor._takes``).
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ JOIN_WIDTH = 2.0  # …when together they are at most this many digit heights wi
 HALVES_ASPECT = 1.0  # a piece of a row wider than this × its height may be two digits read as one,
 HALVES_REACH = 0.4  # …cut within this fraction of its width from its middle (digits differ in width)
 HALVES_CENTRE = 0.05  # …at its column of least ink, plus this many heights' worth of ink at the reach's end
+PATH_STEP = 0.2  # …or along a path of least ink, each step sideways costing this fraction of a pixel of ink
+LONE_OVERLAP = 0.15  # a lone group's halves share at most this many of its heights of columns (a % shares most)
 
 
 def digits_in_row(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
@@ -120,36 +124,52 @@ def joined(a: Strokes, b: Strokes) -> Strokes:
     return Strokes(box, a.contours + b.contours, a.ink + b.ink)
 
 
-def halves(g: Strokes, ink: np.ndarray) -> list[Strokes] | None:
-    """``g`` cut in two at its column of least ink near the middle, when both sides are digit-sized and
-    ``g`` is wider than ``HALVES_ASPECT`` × its height; else None. Two digits written into each other
-    that ``split`` left whole (no column there crosses a single stroke); whether they are two is left
-    to the reader, as for ``joinable`` (``predictor._takes``)."""
+def halves(g: Strokes, ink: np.ndarray) -> list[list[Strokes]]:
+    """The ways to cut ``g`` in two near its middle, when it is wider than ``HALVES_ASPECT`` × its height:
+    at its column of least ink, and along its path of least ink (``_cut_path``) where that bends. Two
+    digits written into each other that ``split`` left whole: where they share columns, no column
+    parts them, but a path bending around their strokes does. A cut is kept only when both sides are
+    digit-sized; which one (if any) is taken is left to the reader, as for ``joinable``
+    (``predictor._takes``, ``predictor._regrouped``)."""
     x0, y0, x1, y1 = g.box
     gw, gh = x1 - x0, y1 - y0
     if gw <= HALVES_ASPECT * gh:
-        return None
+        return []
     mask, _ = _stroke_masks(g, ink)
     reach = max(1, int(gw * HALVES_REACH))
     lo, hi = max(1, gw // 2 - reach), min(gw - 1, gw // 2 + reach + 1)
     if hi <= lo:
-        return None
+        return []
     columns = mask[:, lo:hi].sum(axis=0) + HALVES_CENTRE * gh * np.abs(np.arange(lo, hi) - gw // 2) / reach
     cut = lo + int(np.argmin(columns))
-    pieces = [_piece(mask, 0, cut, x0, y0), _piece(mask, cut, gw, x0, y0)]
-    if not all(_digit_sized(p, gh, float(mask.sum()), 0) for p in pieces):  # the card's rule judges the rest
-        return None
-    return [p[0] for p in pieces]
+    cuts = [[_piece(mask, 0, cut, x0, y0), _piece(mask, cut, gw, x0, y0)]]
+    path = _cut_path(mask, lo, hi, gw // 2, reach)
+    if np.any(path != cut):
+        left = np.arange(gw)[None, :] < path[:, None]
+        cuts.append([_piece_of(mask * left, x0, y0), _piece_of(mask * ~left, x0, y0)])
+    total = float(mask.sum())
+    return [[p[0] for p in pieces] for pieces in cuts if all(_digit_sized(p, gh, total, 0) for p in pieces)]
 
 
 def between_strokes(g: Strokes, pieces: list[Strokes]) -> bool:
-    """Whether the cut of ``g`` into ``pieces`` (``halves``) runs between its strokes, crossing none:
-    every stroke lies on one side (within a pixel). Two digits written close enough to be grouped
-    as one digit's broken strokes are cut so; a single mark (an ∞, a %'s slash, a face's rim) is not."""
-    left_end, right_start = pieces[0].box[2] + 1, pieces[-1].box[0] - 1
+    """Whether the cut of ``g`` into ``pieces`` (``halves``) runs between its strokes, crossing none
+    (every stroke lies within one piece, grown by a pixel), with the pieces side by side (sharing at
+    most ``LONE_OVERLAP`` of its height of columns). Two digits written close enough to be grouped as
+    one digit's broken strokes are cut so; a single mark (an ∞, a face's rim) is not, nor a % (a path
+    weaves between its slash and its noughts, but its halves share most of their columns)."""
+    x0, y0, x1, y1 = g.box
+    if pieces[0].box[2] - pieces[-1].box[0] > LONE_OVERLAP * (y1 - y0):
+        return False
+    sides = []
+    for piece in pieces:
+        side = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.drawContours(side, list(piece.contours), -1, 1, thickness=-1, offset=(-x0, -y0))
+        sides.append(cv2.dilate(side, np.ones((3, 3), np.uint8)) > 0)
     for contour in g.contours:
-        x, _, w, _ = cv2.boundingRect(contour)
-        if x + w > left_end and x < right_start:
+        stroke = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.drawContours(stroke, [contour], -1, 1, thickness=-1, offset=(-x0, -y0))
+        inside = stroke > 0
+        if not any(np.all(side[inside]) for side in sides):
             return False
     return True
 
@@ -515,6 +535,33 @@ def _cut_touching(mask: np.ndarray, core: np.ndarray, a: int, b: int, height: fl
     return _cut_touching(mask, core, a, cut, height) + _cut_touching(mask, core, cut, b, height)
 
 
+def _cut_path(mask: np.ndarray, lo: int, hi: int, middle: int, reach: int) -> np.ndarray:
+    """The x, row by row, of the top-to-bottom path through columns [lo, hi) of ``mask`` that crosses
+    the least ink: one column sideways per row at most, each step costing ``PATH_STEP`` of a pixel of
+    ink and paying for the pixel it passes (no slipping through a diagonal stroke), and every row
+    ``HALVES_CENTRE`` more per ``reach`` away from ``middle``, as ``halves`` weighs its columns."""
+    h, n = mask.shape[0], hi - lo
+    cost = mask[:, lo:hi].astype(np.float32)
+    cost += (HALVES_CENTRE * np.abs(np.arange(lo, hi) - middle) / reach)[None, :]
+    total = cost[0].copy()
+    came = np.zeros((h, n), np.int8)  # the step (-1, 0, +1 columns) that reached each pixel most cheaply
+    wall = np.array([np.inf], np.float32)
+    for y in range(1, h):
+        row = cost[y]
+        from_left = np.concatenate([wall, total[:-1] + row[:-1]]) + PATH_STEP
+        from_right = np.concatenate([total[1:] + row[1:], wall]) + PATH_STEP
+        options = np.stack([from_left, total, from_right])
+        best = options.argmin(axis=0)
+        total = options[best, np.arange(n)] + row
+        came[y] = best - 1
+    x = int(np.argmin(total))
+    path = np.empty(h, np.int64)
+    for y in range(h - 1, -1, -1):
+        path[y] = lo + x
+        x += int(came[y, x])
+    return path
+
+
 def _straight(part: np.ndarray) -> bool:
     """Whether the ink of ``part`` is one straight stroke (a "1"): its tightest rotated box is thin."""
     points = cv2.findNonZero(part)
@@ -531,11 +578,18 @@ def _piece(mask: np.ndarray, a: int, b: int, x0: int, y0: int) -> tuple[Strokes,
     """(the strokes of columns [a, b) of the group's mask, their height, their ink)."""
     part = np.zeros_like(mask)
     part[:, a:b] = mask[:, a:b]
+    if not part.any():
+        return Strokes((x0 + a, y0, x0 + b, y0 + 1), (), 0.0), 0, 0.0
+    return _piece_of(part, x0, y0)
+
+
+def _piece_of(part: np.ndarray, x0: int, y0: int) -> tuple[Strokes, int, float]:
+    """(the strokes of ``part``, some ink of a group's mask at (x0, y0), their height, their ink)."""
     contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     rows = np.flatnonzero(part.any(axis=1))
     cols = np.flatnonzero(part.any(axis=0))
     if len(rows) == 0:
-        return Strokes((x0 + a, y0, x0 + b, y0 + 1), (), 0.0), 0, 0.0
+        return Strokes((x0, y0, x0 + 1, y0 + 1), (), 0.0), 0, 0.0
     ink = float(part.sum())
     box = (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1)
     shifted = tuple(c + np.array([[x0, y0]], np.int32) for c in contours)
