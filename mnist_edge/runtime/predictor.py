@@ -30,6 +30,7 @@ from .preprocess import (
     read_picture,
     without_underline,
 )
+from .segment import best_chain
 from .trust import NOT_A_DIGIT, Trust, near_uniform
 
 DEFAULT_DIR = Path(contract.DEFAULT_DIR)
@@ -37,6 +38,8 @@ SHIPPED_DIR = Path(__file__).parent / "models"  # the pretrained model inside th
 DOUBTFUL_PIECE = 0.5  # pieces all read as their join's digit, one of them less surely than this, are that digit
 LONE_HALVES_SURE = 0.9  # a lone group no digit is two digits only when both halves read at least this surely
 DOUBTFUL_WHOLE = 0.9  # a piece of a row read as a digit less surely than this is two when both halves read this surely
+SEGMENTS_SURE = 0.9  # a number read again by trying every cut is taken when each digit reads at least this surely,
+SEGMENTS_READ = 0.5  # …in a row where at least this fraction of the pieces read as digits at first
 UNDERLINE_DOUBT = 0.99  # a lone digit read less surely (or as no digit) is read again without a line under it
 
 
@@ -217,7 +220,7 @@ class Predictor:
             return second_look(self, found, _one_digit(self._row(reading.tensor), reading, self.trust))
         if _rows(found) == 0:
             return to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), found)
-        return second_look(self, found, to_number_prediction(self.probabilities(_stack(found)), found, self.trust))
+        return third_look(self, found, to_number_prediction(self.probabilities(_stack(found)), found, self.trust))
 
     def _pass_through(self, gray: np.ndarray, size: tuple[int, int]) -> Prediction:
         """``predict`` of a picture that passes through unchanged, as ``read_digits`` + ``to_prediction``
@@ -244,7 +247,7 @@ def predict_found(predictor: Predictor, found: Sequence[Digits]) -> list[Predict
     probs = predictor.probabilities(np.concatenate([_stack(f).reshape(-1, INPUT_SIZE) for f in found if _rows(f)]))
     ends = np.cumsum(counts)
     return [
-        second_look(predictor, f, to_number_prediction(probs[e - c : e], f, predictor.trust))
+        third_look(predictor, f, to_number_prediction(probs[e - c : e], f, predictor.trust))
         for f, c, e in zip(found, counts, ends, strict=True)
     ]
 
@@ -265,6 +268,52 @@ def second_look(predictor: Predictor, found: Digits, prediction: Prediction) -> 
     if again.label is not None and (not prediction.digits or again.confidence > prediction.confidence):
         return again
     return prediction
+
+
+def third_look(predictor: Predictor, found: Digits, prediction: Prediction) -> Prediction:
+    """``second_look``'s answer, or, for a number read as no digit or with a doubtful digit (below
+    ``DOUBTFUL_WHOLE``), its runs of touching pieces read again by trying every cut
+    (``found.lattices``, ``segment.best_chain``): three digits written into each other, or one the
+    row step cut through. Taken when every digit of that reading is at least ``SEGMENTS_SURE``,
+    surer than the first reading's least sure digit, and only in a row whose pieces mostly read as
+    digits at first (``SEGMENTS_READ``: a word's letters do not), with no two 1s side by side in a
+    run (``_letter_legs``)."""
+    prediction = second_look(predictor, found, prediction)
+    if found.lattices is None or (prediction.digits and prediction.confidence >= DOUBTFUL_WHOLE):
+        return prediction
+    first = predictor.probabilities(_stack(Digits(found.readings)))
+    read = [
+        to_prediction(row, r, predictor.trust).label is not None for row, r in zip(first, found.readings, strict=True)
+    ]
+    if sum(read) < SEGMENTS_READ * len(read):
+        return prediction
+    lattices = found.lattices()
+    if not lattices:
+        return prediction
+    probs = predictor.probabilities(np.stack([r.tensor for lat in lattices for r in lat.readings]))
+    readings, row, changed = list(found.readings), len(probs), False
+    for lat in reversed(lattices):  # right to left: the indices to the left hold
+        row -= len(lat.readings)
+        preds = [to_prediction(probs[row + k], r, predictor.trust) for k, r in enumerate(lat.readings)]
+        scores = [math.log(max(p.confidence, 1e-9)) if p.label is not None else -math.inf for p in preds]
+        chain = best_chain(lat.cuts, list(lat.spans), scores)
+        if chain is not None and not _letter_legs([preds[k].label for k in chain]):
+            readings[lat.start : lat.stop] = [lat.readings[k] for k in chain]
+            changed = True
+    if not changed or len(readings) < 2:
+        return prediction
+    again = Digits(tuple(readings))
+    read_again = to_number_prediction(predictor.probabilities(_stack(again)), again, predictor.trust)
+    surer = not prediction.digits or read_again.confidence > prediction.confidence
+    if read_again.digits and read_again.confidence >= SEGMENTS_SURE and surer:
+        return read_again
+    return prediction
+
+
+def _letter_legs(labels: list[int]) -> bool:
+    """Whether digits read by trying every cut hold two 1s side by side: the legs of a letter n, m, u, h
+    or w cut apart (two 1s written into each other are rare; two 1s apart are not a run)."""
+    return any(a == b == 1 for a, b in zip(labels, labels[1:], strict=False))
 
 
 def _stack(found: Digits) -> np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import reduce
 from typing import NamedTuple
@@ -34,6 +35,7 @@ from .normalize import (
 )
 from .pattern import on_a_dark_object, part_of_a_pattern
 from .row import between_strokes, digits_in_row, halves, joinable, joined
+from .segment import Lattice, cut_everywhere, touching_runs
 from .trust import NOT_A_DIGIT
 from .underline import underline
 
@@ -114,6 +116,9 @@ class Digits:
     ``whole``: for a picture one digit may fill (``_filled``), the whole picture read as that digit,
     which the reader takes when what was found is no digit, or, with ``whole_first``, when it reads
     surer (``predictor.to_number_prediction``).
+    ``lattices``: for a number, its runs of touching pieces cut everywhere they may be cut
+    (``segment``), cropped only when called: the reader asks when the usual reading fails
+    (``predictor.third_look``).
     """
 
     readings: tuple[Reading, ...]
@@ -122,6 +127,7 @@ class Digits:
     box: tuple[int, int, int, int] | None = None
     whole: Reading | None = None
     whole_first: bool = False
+    lattices: Callable[[], tuple[Lattice, ...]] | None = field(default=None, repr=False, compare=False)
 
 
 def preprocess(source: ImageSource) -> np.ndarray:
@@ -228,7 +234,9 @@ def _found(picture: Picture, ink: np.ndarray, dark: bool, groups: list[Strokes],
         return Digits(readings)
     if len(readings) == 1:  # a lone digit may stand on a line drawn under it (``without_underline``)
         readings = (replace(readings[0], soft=kept[0][1]),)
-    return Digits(readings, alternatives=_alternatives(picture, [d for d, _ in kept], ink, dark))
+    pieces = [d for d, _ in kept]
+    lattices = (lambda: _lattices(picture, pieces, ink, dark)) if len(pieces) > 1 else None
+    return Digits(readings, alternatives=_alternatives(picture, pieces, ink, dark), lattices=lattices)
 
 
 def _filled(gray: np.ndarray, groups: list[Strokes]) -> bool | None:
@@ -340,7 +348,12 @@ def _zoomed(picture: Picture, digits: list[Strokes]) -> Digits | None:
         return Reading(r.tensor, (bx0 + dx, by0 + dy, bx1 + dx, by1 + dy), r.gray)
 
     alternatives = tuple(Regrouping(a.start, a.stop, tuple(map(moved, a.readings))) for a in found.alternatives)
-    return Digits(tuple(map(moved, found.readings)), found.reason, alternatives)
+    inner = found.lattices
+
+    def lattices() -> tuple[Lattice, ...]:
+        return tuple(lat._replace(readings=tuple(map(moved, lat.readings))) for lat in inner())
+
+    return Digits(tuple(map(moved, found.readings)), found.reason, alternatives, lattices=lattices if inner else None)
 
 
 def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple:
@@ -360,6 +373,19 @@ def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark
         readings = [_crop(picture, p, ink, dark) for p in pieces]
         if all(r is not None for r in readings):
             out.append(Regrouping(start, stop, tuple(readings)))
+    return tuple(out)
+
+
+def _lattices(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple[Lattice, ...]:
+    """The row's runs of touching pieces (``segment.touching_runs``) cut everywhere they may be cut
+    (``segment.cut_everywhere``), each stretch cropped and normalised as a digit."""
+    height = float(np.median([d.box[3] - d.box[1] for d in digits]))
+    out = []
+    for start, stop in touching_runs(digits):
+        cuts, spans, pieces = cut_everywhere(reduce(joined, digits[start:stop]), ink, height)
+        kept = [(span, r) for span, piece in zip(spans, pieces, strict=True) if (r := _crop(picture, piece, ink, dark))]
+        if kept:
+            out.append(Lattice(start, stop, cuts, tuple(s for s, _ in kept), tuple(r for _, r in kept)))
     return tuple(out)
 
 

@@ -126,7 +126,7 @@ def joined(a: Strokes, b: Strokes) -> Strokes:
 
 def halves(g: Strokes, ink: np.ndarray) -> list[list[Strokes]]:
     """The ways to cut ``g`` in two near its middle, when it is wider than ``HALVES_ASPECT`` × its height:
-    at its column of least ink, and along its path of least ink (``_cut_path``) where that bends. Two
+    at its column of least ink, and along its path of least ink (``cut_path``) where that bends. Two
     digits written into each other that ``split`` left whole: where they share columns, no column
     parts them, but a path bending around their strokes does. A cut is kept only when both sides are
     digit-sized; which one (if any) is taken is left to the reader, as for ``joinable``
@@ -135,7 +135,7 @@ def halves(g: Strokes, ink: np.ndarray) -> list[list[Strokes]]:
     gw, gh = x1 - x0, y1 - y0
     if gw <= HALVES_ASPECT * gh:
         return []
-    mask, _ = _stroke_masks(g, ink)
+    mask, _ = stroke_masks(g, ink)
     reach = max(1, int(gw * HALVES_REACH))
     lo, hi = max(1, gw // 2 - reach), min(gw - 1, gw // 2 + reach + 1)
     if hi <= lo:
@@ -143,7 +143,7 @@ def halves(g: Strokes, ink: np.ndarray) -> list[list[Strokes]]:
     columns = mask[:, lo:hi].sum(axis=0) + HALVES_CENTRE * gh * np.abs(np.arange(lo, hi) - gw // 2) / reach
     cut = lo + int(np.argmin(columns))
     cuts = [[_piece(mask, 0, cut, x0, y0), _piece(mask, cut, gw, x0, y0)]]
-    path = _cut_path(mask, lo, hi, gw // 2, reach)
+    path = cut_path(mask, lo, hi, gw // 2, reach)
     if np.any(path != cut):
         left = np.arange(gw)[None, :] < path[:, None]
         cuts.append([_piece_of(mask * left, x0, y0), _piece_of(mask * ~left, x0, y0)])
@@ -415,7 +415,7 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | Non
     height = max(gh, digit_h)
     if len(g.contours) < 2 and gw <= SPLIT_ASPECT * height:
         return [g]  # one stroke no wider than a digit
-    mask, core = _stroke_masks(g, ink)
+    mask, core = stroke_masks(g, ink)
     columns = mask.sum(axis=0)
     total = float(mask.sum())
     spans = _merge_small(mask, _blank_separated(columns), gh, total)
@@ -436,7 +436,7 @@ def split(g: Strokes, digit_h: float, strict: float = 1.0, ink: np.ndarray | Non
     return [g]
 
 
-def _stroke_masks(g: Strokes, ink: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def stroke_masks(g: Strokes, ink: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """(the group's ink, the strokes' cores: where a column's strokes are counted), 0/1 over its box.
 
     The group's outer contours, filled; with ``ink`` (the picture's ink map), the loops' holes, which
@@ -535,31 +535,51 @@ def _cut_touching(mask: np.ndarray, core: np.ndarray, a: int, b: int, height: fl
     return _cut_touching(mask, core, a, cut, height) + _cut_touching(mask, core, cut, b, height)
 
 
-def _cut_path(mask: np.ndarray, lo: int, hi: int, middle: int, reach: int) -> np.ndarray:
+def cut_path(mask: np.ndarray, lo: int, hi: int, middle: int, reach: int) -> np.ndarray:
     """The x, row by row, of the top-to-bottom path through columns [lo, hi) of ``mask`` that crosses
-    the least ink: one column sideways per row at most, each step costing ``PATH_STEP`` of a pixel of
-    ink and paying for the pixel it passes (no slipping through a diagonal stroke), and every row
-    ``HALVES_CENTRE`` more per ``reach`` away from ``middle``, as ``halves`` weighs its columns."""
-    h, n = mask.shape[0], hi - lo
-    cost = mask[:, lo:hi].astype(np.float32)
-    cost += (HALVES_CENTRE * np.abs(np.arange(lo, hi) - middle) / reach)[None, :]
+    the least ink (``cut_paths`` with one window)."""
+    return cut_paths(mask, [(lo, hi, middle, reach)])[0]
+
+
+def cut_paths(mask: np.ndarray, windows: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
+    """For each window (lo, hi, middle, reach) of columns of ``mask``, side by side, the x, row by row,
+    of the top-to-bottom path through [lo, hi) that crosses the least ink: one column sideways per
+    row at most, each step costing ``PATH_STEP`` of a pixel of ink and paying for the pixel it passes
+    (no slipping through a diagonal stroke), and every row ``HALVES_CENTRE`` more per ``reach`` away
+    from ``middle``, as ``halves`` weighs its columns. One pass for all windows: they are laid side by
+    side with a wall between them."""
+    h = mask.shape[0]
+    columns, starts = [], []
+    for lo, hi, _, _ in windows:
+        starts.append(sum(len(c) for c in columns) + len(columns))  # one wall column before each window
+        columns.append(np.arange(lo, hi))
+    wall = np.full((h, 1), np.inf, np.float32)
+    parts = []
+    for (lo, hi, middle, reach), cols in zip(windows, columns, strict=True):
+        part = mask[:, lo:hi].astype(np.float32)
+        part += (HALVES_CENTRE * np.abs(cols - middle) / reach)[None, :]
+        parts += [wall, part]
+    cost = np.concatenate(parts + [wall], axis=1)
+    n = cost.shape[1]
     total = cost[0].copy()
     came = np.zeros((h, n), np.int8)  # the step (-1, 0, +1 columns) that reached each pixel most cheaply
-    wall = np.array([np.inf], np.float32)
+    inf = np.array([np.inf], np.float32)
+    everywhere = np.arange(n)
     for y in range(1, h):
         row = cost[y]
-        from_left = np.concatenate([wall, total[:-1] + row[:-1]]) + PATH_STEP
-        from_right = np.concatenate([total[1:] + row[1:], wall]) + PATH_STEP
+        from_left = np.concatenate([inf, total[:-1] + row[:-1]]) + PATH_STEP
+        from_right = np.concatenate([total[1:] + row[1:], inf]) + PATH_STEP
         options = np.stack([from_left, total, from_right])
         best = options.argmin(axis=0)
-        total = options[best, np.arange(n)] + row
+        total = options[best, everywhere] + row
         came[y] = best - 1
-    x = int(np.argmin(total))
-    path = np.empty(h, np.int64)
+    x = np.array([s + 1 + int(np.argmin(total[s + 1 : s + 1 + len(c)])) for s, c in zip(starts, columns, strict=True)])
+    at = np.empty((h, len(windows)), np.int64)
     for y in range(h - 1, -1, -1):
-        path[y] = lo + x
-        x += int(came[y, x])
-    return path
+        at[y] = x
+        x = x + came[y, x]
+    offsets = np.array([lo - s - 1 for (lo, *_), s in zip(windows, starts, strict=True)])
+    return list((at + offsets[None, :]).T)
 
 
 def _straight(part: np.ndarray) -> bool:
@@ -594,6 +614,13 @@ def _piece_of(part: np.ndarray, x0: int, y0: int) -> tuple[Strokes, int, float]:
     box = (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1)
     shifted = tuple(c + np.array([[x0, y0]], np.int32) for c in contours)
     return Strokes(box, shifted, ink), int(rows[-1] - rows[0] + 1), ink
+
+
+def digit_piece(part: np.ndarray, x0: int, y0: int, group_h: int, total_ink: float) -> Strokes | None:
+    """The strokes of ``part`` (some ink of a group's mask at (x0, y0)) when they are digit-sized beside
+    the group (``group_h`` tall, ``total_ink`` in all), else None."""
+    piece = _piece_of(part, x0, y0)
+    return piece[0] if _digit_sized(piece, group_h, total_ink, 0) else None
 
 
 def _digit_sized(piece: tuple[Strokes, int, float], group_h: int, total_ink: float, tallest: int) -> bool:
