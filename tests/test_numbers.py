@@ -493,7 +493,7 @@ def test_two_digits_written_into_each_other_are_read_as_two(sample, clean_right,
     """Every pair of digits but 1s (81) written 0.05 heights into each other: where they share
     columns, no column parts them, but a path bending around their strokes does (``row.halves``),
     and a doubtful digit whose halves both read surely is two (``predictor._takes``). 44 of 81
-    were read before, 56 now."""
+    were read before, 56 with the bending cut (75 with ``predictor.third_look`` too)."""
     right = 0
     for a in clean_right:
         for b in clean_right:
@@ -547,6 +547,38 @@ def test_digits_written_into_each_other_in_a_number_are_read(sample, clean_right
             data, _ = row_picture([sample.x_test[i] for i in indices], [gap] * (len(number) - 1))
             right += predictor.predict(data).digits == number
     assert right >= 68
+
+
+def test_two_digits_written_deep_into_each_other_alone_are_read_by_trying_every_cut(sample, clean_right, predictor):
+    """The 81 pairs of sample digits but 1s written 0.1 heights into each other, each pair the picture's
+    only piece: no single cut in two reads them, trying every cut does (``segment``,
+    ``predictor.third_look``, both digits read at least ``LONE_PAIR_SURE``). 38 were read before, 60 now."""
+    right = 0
+    for a in clean_right:
+        for b in clean_right:
+            indices, number = pick(clean_right, f"{a}{b}")
+            data, _ = row_picture([sample.x_test[i] for i in indices], [-0.1])
+            right += predictor.predict(data).digits == number
+    assert right >= 55
+
+
+def test_marks_alone_wider_than_tall_stay_no_digit(predictor):
+    """An ∞, two rings touching, a zigzag and a wave, each a picture's only piece and wider than tall:
+    tried at every cut, none reads as two digits surely enough (``LONE_PAIR_SURE``)."""
+    drawings = {
+        "∞": lambda q: (cv2.circle(q, (100, 80), 25, 20, 6), cv2.circle(q, (150, 80), 25, 20, 6)),
+        "oo": lambda q: (cv2.circle(q, (100, 80), 30, 20, 7), cv2.circle(q, (158, 80), 30, 20, 7)),
+        "zigzag": lambda q: cv2.polylines(
+            q, [np.array([[40, 120], [80, 40], [120, 120], [160, 40], [200, 120]], np.int32)], False, 20, 7
+        ),
+        "wave": lambda q: cv2.polylines(
+            q, [np.array([[40 + i * 4, 80 + int(30 * np.sin(i / 4))] for i in range(45)], np.int32)], False, 20, 6
+        ),
+    }
+    for name, draw in drawings.items():
+        paper = np.full((160, 260), 235, np.uint8)
+        draw(paper)
+        assert predictor.predict(paper).digits == "", name
 
 
 CABIN_BOLD = [f for f in training_fonts() if f.name == "Cabin-Bold.otf"]

@@ -39,7 +39,8 @@ DOUBTFUL_PIECE = 0.5  # pieces all read as their join's digit, one of them less 
 LONE_HALVES_SURE = 0.9  # a lone group no digit is two digits only when both halves read at least this surely
 DOUBTFUL_WHOLE = 0.9  # a piece of a row read as a digit less surely than this is two when both halves read this surely
 SEGMENTS_SURE = 0.9  # a number read again by trying every cut is taken when each digit reads at least this surely,
-SEGMENTS_READ = 0.5  # …in a row where at least this fraction of the pieces read as digits at first
+SEGMENTS_READ = 0.5  # …in a row where at least this fraction of the pieces read as digits at first;
+LONE_PAIR_SURE = 0.999  # a picture's only piece, read so, is two digits when both read at least this surely
 UNDERLINE_DOUBT = 0.99  # a lone digit read less surely (or as no digit) is read again without a line under it
 
 
@@ -217,7 +218,7 @@ class Predictor:
         found = read_picture(picture, mnist_checked=True)
         if len(found.readings) == 1 and found.whole is None and not found.alternatives:
             reading = found.readings[0]
-            return second_look(self, found, _one_digit(self._row(reading.tensor), reading, self.trust))
+            return third_look(self, found, _one_digit(self._row(reading.tensor), reading, self.trust))
         if _rows(found) == 0:
             return to_number_prediction(np.zeros((0, NUM_CLASSES), np.float32), found)
         return third_look(self, found, to_number_prediction(self.probabilities(_stack(found)), found, self.trust))
@@ -271,21 +272,19 @@ def second_look(predictor: Predictor, found: Digits, prediction: Prediction) -> 
 
 
 def third_look(predictor: Predictor, found: Digits, prediction: Prediction) -> Prediction:
-    """``second_look``'s answer, or, for a number read as no digit or with a doubtful digit (below
+    """``second_look``'s answer, or, for a picture read as no digit or with a doubtful digit (below
     ``DOUBTFUL_WHOLE``), its runs of touching pieces read again by trying every cut
-    (``found.lattices``, ``segment.best_chain``): three digits written into each other, or one the
-    row step cut through. Taken when every digit of that reading is at least ``SEGMENTS_SURE``,
-    surer than the first reading's least sure digit, and only in a row whose pieces mostly read as
-    digits at first (``SEGMENTS_READ``: a word's letters do not), with no two 1s side by side in a
-    run (``_letter_legs``)."""
+    (``found.lattices``, ``segment.best_chain``): three digits written into each other, one the row
+    step cut through, two written into each other alone. Taken when every digit of that reading is
+    at least ``SEGMENTS_SURE``, surer than the first reading's least sure digit, with no two 1s side
+    by side in a run (``_letter_legs``); in a row, only where its pieces mostly read as digits at
+    first (``SEGMENTS_READ``: a word's letters do not); alone, only as two digits each read at least
+    ``LONE_PAIR_SURE`` (a glyph of another script cut in two reads less surely)."""
     prediction = second_look(predictor, found, prediction)
     if found.lattices is None or (prediction.digits and prediction.confidence >= DOUBTFUL_WHOLE):
         return prediction
-    first = predictor.probabilities(_stack(Digits(found.readings)))
-    read = [
-        to_prediction(row, r, predictor.trust).label is not None for row, r in zip(first, found.readings, strict=True)
-    ]
-    if sum(read) < SEGMENTS_READ * len(read):
+    lone = len(found.readings) == 1
+    if not lone and not _mostly_digits(predictor, found.readings):
         return prediction
     lattices = found.lattices()
     if not lattices:
@@ -300,14 +299,22 @@ def third_look(predictor: Predictor, found: Digits, prediction: Prediction) -> P
         if chain is not None and not _letter_legs([preds[k].label for k in chain]):
             readings[lat.start : lat.stop] = [lat.readings[k] for k in chain]
             changed = True
-    if not changed or len(readings) < 2:
+    if not changed or len(readings) < 2 or (lone and len(readings) != 2):
         return prediction
     again = Digits(tuple(readings))
     read_again = to_number_prediction(predictor.probabilities(_stack(again)), again, predictor.trust)
     surer = not prediction.digits or read_again.confidence > prediction.confidence
-    if read_again.digits and read_again.confidence >= SEGMENTS_SURE and surer:
+    sure = LONE_PAIR_SURE if lone else SEGMENTS_SURE
+    if read_again.digits and read_again.confidence >= sure and surer:
         return read_again
     return prediction
+
+
+def _mostly_digits(predictor: Predictor, readings: tuple[Reading, ...]) -> bool:
+    """Whether at least ``SEGMENTS_READ`` of a row's pieces read as digits by the card's rule."""
+    probs = predictor.probabilities(np.stack([r.tensor for r in readings]))
+    read = [to_prediction(row, r, predictor.trust).label is not None for row, r in zip(probs, readings, strict=True)]
+    return sum(read) >= SEGMENTS_READ * len(read)
 
 
 def _letter_legs(labels: list[int]) -> bool:

@@ -236,7 +236,7 @@ def _found(picture: Picture, ink: np.ndarray, dark: bool, groups: list[Strokes],
         readings = (replace(readings[0], soft=kept[0][1]),)
     pieces = [d for d, _ in kept]
     lattices = None
-    if len(pieces) > 1 and touching_runs(pieces):  # held until read: the picture without its file's bytes
+    if touching_runs(pieces):  # held until read: the picture without its file's bytes
         kept_picture = replace(picture, data=None)
         lattices = lambda: _lattices(kept_picture, pieces, ink, dark)  # noqa: E731
     return Digits(readings, alternatives=_alternatives(picture, pieces, ink, dark), lattices=lattices)
