@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import cv2
 import numpy as np
@@ -494,13 +495,18 @@ def test_two_digits_written_into_each_other_are_read_as_two(sample, clean_right,
     columns, no column parts them, but a path bending around their strokes does (``row.halves``),
     and a doubtful digit whose halves both read surely is two (``predictor._takes``). 44 of 81
     were read before, 56 with the bending cut (75 with ``predictor.third_look`` too)."""
+    assert pairs_read(sample, clean_right, predictor, -0.05) >= 52
+
+
+def pairs_read(sample, clean_right, predictor, gap: float) -> int:
+    """How many of the pairs of sample digits but 1s (81), each written ``gap`` heights apart, read right."""
     right = 0
     for a in clean_right:
         for b in clean_right:
             indices, number = pick(clean_right, f"{a}{b}")
-            data, _ = row_picture([sample.x_test[i] for i in indices], [-0.05])
+            data, _ = row_picture([sample.x_test[i] for i in indices], [gap])
             right += predictor.predict(data).digits == number
-    assert right >= 52
+    return right
 
 
 def test_a_doubtful_digit_whose_halves_both_read_surely_is_two():
@@ -553,13 +559,7 @@ def test_two_digits_written_deep_into_each_other_alone_are_read_by_trying_every_
     """The 81 pairs of sample digits but 1s written 0.1 heights into each other, each pair the picture's
     only piece: no single cut in two reads them, trying every cut does (``segment``,
     ``predictor.third_look``, both digits read at least ``LONE_PAIR_SURE``). 38 were read before, 60 now."""
-    right = 0
-    for a in clean_right:
-        for b in clean_right:
-            indices, number = pick(clean_right, f"{a}{b}")
-            data, _ = row_picture([sample.x_test[i] for i in indices], [-0.1])
-            right += predictor.predict(data).digits == number
-    assert right >= 55
+    assert pairs_read(sample, clean_right, predictor, -0.1) >= 55
 
 
 def test_marks_alone_wider_than_tall_stay_no_digit(predictor):
@@ -603,3 +603,14 @@ def test_a_word_written_tight_is_not_read_by_trying_every_cut(predictor, monkeyp
     monkeypatch.setattr(module, "_letter_legs", lambda labels: False)
     monkeypatch.setattr(module, "SEGMENTS_READ", 0.0)
     assert predictor.predict(picture).digits == "111101111"
+
+
+def test_the_surest_chain_of_stretches_is_taken():
+    """Cuts 0–3: stretches (0, 1), (1, 3), (0, 2), (2, 3), (0, 3). The chain with the highest total
+    log-probability from cut 0 to cut 3 wins; a stretch that is no digit (-inf) never joins a chain."""
+    from mnist_edge.runtime.segment import best_chain
+
+    spans = [(0, 1), (1, 3), (0, 2), (2, 3), (0, 3)]
+    assert best_chain(4, spans, [-0.1, -0.1, -0.01, -0.01, -1.0]) == [2, 3]
+    assert best_chain(4, spans, [-0.1, -0.1, -0.01, -math.inf, -1.0]) == [0, 1]
+    assert best_chain(4, spans[:4], [-math.inf, -0.1, -0.01, -math.inf]) is None

@@ -16,7 +16,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import reduce
+from functools import partial, reduce
 from typing import NamedTuple
 
 import cv2
@@ -116,9 +116,9 @@ class Digits:
     ``whole``: for a picture one digit may fill (``_filled``), the whole picture read as that digit,
     which the reader takes when what was found is no digit, or, with ``whole_first``, when it reads
     surer (``predictor.to_number_prediction``).
-    ``lattices``: for a number, its runs of touching pieces cut everywhere they may be cut
-    (``segment``), cropped only when called: the reader asks when the usual reading fails
-    (``predictor.third_look``).
+    ``lattices``: the runs of touching pieces (a number's, or a lone piece wide enough to be two
+    digits) cut everywhere they may be cut (``segment``), cropped only when called: the reader asks
+    when the usual reading fails (``predictor.third_look``).
     """
 
     readings: tuple[Reading, ...]
@@ -236,9 +236,8 @@ def _found(picture: Picture, ink: np.ndarray, dark: bool, groups: list[Strokes],
         readings = (replace(readings[0], soft=kept[0][1]),)
     pieces = [d for d, _ in kept]
     lattices = None
-    if touching_runs(pieces):  # held until read: the picture without its file's bytes
-        kept_picture = replace(picture, data=None)
-        lattices = lambda: _lattices(kept_picture, pieces, ink, dark)  # noqa: E731
+    if touching_runs(pieces):  # held until the reader asks: the picture without its file's bytes
+        lattices = partial(_lattices, replace(picture, data=None), pieces, ink, dark)
     return Digits(readings, alternatives=_alternatives(picture, pieces, ink, dark), lattices=lattices)
 
 
@@ -380,7 +379,7 @@ def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark
 
 
 def _lattices(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple[Lattice, ...]:
-    """The row's runs of touching pieces (``segment.touching_runs``) cut everywhere they may be cut
+    """The runs of touching pieces (``segment.touching_runs``) cut everywhere they may be cut
     (``segment.cut_everywhere``), each stretch cropped and normalised as a digit."""
     height = float(np.median([d.box[3] - d.box[1] for d in digits]))
     out = []
