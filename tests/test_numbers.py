@@ -614,3 +614,19 @@ def test_the_surest_chain_of_stretches_is_taken():
     assert best_chain(4, spans, [-0.1, -0.1, -0.01, -0.01, -1.0]) == [2, 3]
     assert best_chain(4, spans, [-0.1, -0.1, -0.01, -math.inf, -1.0]) == [0, 1]
     assert best_chain(4, spans[:4], [-math.inf, -0.1, -0.01, -math.inf]) is None
+
+
+def test_a_lone_piece_is_tried_at_every_cut_only_when_two_digits_wide():
+    """A picture's only piece is a run from 1.2 to 2.6 heights wide: narrower is one digit, wider is
+    no pair (a long scribble, whose every cut would cost a crop). Pieces of a row whose boxes touch
+    are a run; a gap ends it."""
+    from mnist_edge.runtime.locate import Strokes
+    from mnist_edge.runtime.segment import touching_runs
+
+    def piece(x0: int, x1: int) -> Strokes:
+        return Strokes((x0, 0, x1, 100), (), 1.0)
+
+    assert touching_runs([piece(0, 100)]) == []
+    assert touching_runs([piece(0, 150)]) == [(0, 1)]
+    assert touching_runs([piece(0, 300)]) == []
+    assert touching_runs([piece(0, 60), piece(60, 130), piece(140, 200)]) == [(0, 2)]

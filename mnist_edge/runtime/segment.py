@@ -28,7 +28,8 @@ MIN_WIDTH = 0.1  # of the digit height: a stretch narrower than this is no digit
 MAX_WIDTH = 1.4  # …and one wider than this is not one digit (a wide 0 is about 1.2)
 RUN_WIDTH = 1.0  # of the digit height: a run of pieces whose boxes touch or overlap is read again when this wide,
 LONE_RUN_WIDTH = 1.6  # …a piece alone in its run when this wide (a letter w or m, an ∞ or a % is narrower),
-LONE_PAIR_WIDTH = 1.2  # …and the only piece of a picture when this wide (two digits written into each other)
+LONE_PAIR_WIDTH = 1.2  # …and the only piece of a picture when this wide (two digits written into each other),
+LONE_PAIR_MAX = 2.6  # …but no wider than this (two wide digits side by side; a long scribble is not two)
 
 
 class Lattice(NamedTuple):
@@ -46,9 +47,9 @@ class Lattice(NamedTuple):
 
 def touching_runs(digits: list[Strokes]) -> list[tuple[int, int]]:
     """[start, stop) of each run of neighbouring pieces whose boxes touch or overlap, at least
-    ``RUN_WIDTH`` digit heights wide; a piece alone counts when it is ``LONE_RUN_WIDTH`` wide, or
-    ``LONE_PAIR_WIDTH`` when it is the picture's only piece (``predictor.third_look`` asks more of
-    what it reads there)."""
+    ``RUN_WIDTH`` digit heights wide; a piece alone counts when it is ``LONE_RUN_WIDTH`` wide, or,
+    when it is the picture's only piece, ``LONE_PAIR_WIDTH`` to ``LONE_PAIR_MAX`` wide
+    (``predictor.third_look`` asks more of what it reads there)."""
     if not digits:
         return []
     height = float(np.median([d.box[3] - d.box[1] for d in digits]))
@@ -57,8 +58,10 @@ def touching_runs(digits: list[Strokes]) -> list[tuple[int, int]]:
         if k == len(digits) or digits[k].box[0] > digits[k - 1].box[2]:
             x0 = digits[start].box[0]
             x1 = max(d.box[2] for d in digits[start:k])
-            alone = LONE_PAIR_WIDTH if len(digits) == 1 else LONE_RUN_WIDTH
-            if x1 - x0 >= (RUN_WIDTH if k - start > 1 else alone) * height:
+            if len(digits) == 1:
+                if LONE_PAIR_WIDTH * height <= x1 - x0 <= LONE_PAIR_MAX * height:
+                    runs.append((start, k))
+            elif x1 - x0 >= (RUN_WIDTH if k - start > 1 else LONE_RUN_WIDTH) * height:
                 runs.append((start, k))
             start = k
     return runs
