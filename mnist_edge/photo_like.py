@@ -2,12 +2,17 @@
 
 An MNIST digit is drawn as dark ink on light gray paper, scaled up and placed off-centre in a
 larger RGB picture: what a phone photo of a handwritten digit roughly looks like after cropping.
+``row_picture`` writes several in a row, apart, touching or written into each other.
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from PIL import Image
+
+ROW_HEIGHT = 80  # digit height in ``row_picture``, pixels
 
 
 def photo_of_digit(
@@ -25,3 +30,33 @@ def plain_resize(picture: Image.Image) -> np.ndarray:
     """The naive baseline: gray, invert, squash to 28×28, nothing else. float32 [784] in [0, 1]."""
     gray = np.asarray(picture.convert("L").resize((28, 28), Image.Resampling.BILINEAR), np.float32) / 255.0
     return (1.0 - gray).reshape(-1)
+
+
+def digit_ink(img28: np.ndarray, height: int = ROW_HEIGHT) -> np.ndarray:
+    """The digit's ink (float 0…1) cropped and scaled to ``height`` pixels tall."""
+    ys, xs = np.nonzero(img28 > 30)
+    crop = img28[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    width = max(2, round(crop.shape[1] * height / crop.shape[0]))
+    return np.asarray(Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC), np.float32) / 255
+
+
+def row_picture(
+    digits: list[np.ndarray], gaps: list[float], angle: float = 0.0, inks: list[np.ndarray] | None = None
+) -> tuple[bytes, list[int]]:
+    """A JPEG of the digits written in a row on light paper (``gaps`` in digit heights, negative: overlap),
+    and the x where each digit starts (``inks``: the digits' ink as drawn, instead of ``digit_ink(digit)``)."""
+    inks = inks or [digit_ink(d) for d in digits]
+    width = sum(a.shape[1] for a in inks) + sum(round(g * ROW_HEIGHT) for g in gaps)
+    canvas = np.zeros((ROW_HEIGHT * 3, width + 2 * ROW_HEIGHT), np.float32)
+    x, starts = ROW_HEIGHT, []
+    for i, a in enumerate(inks):
+        starts.append(x)
+        region = canvas[ROW_HEIGHT : 2 * ROW_HEIGHT, x : x + a.shape[1]]
+        np.maximum(region, a, out=region)
+        x += a.shape[1] + (round(gaps[i] * ROW_HEIGHT) if i < len(gaps) else 0)
+    paper = Image.fromarray((235 - canvas * 210).astype(np.uint8))
+    if angle:
+        paper = paper.rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=235)
+    buffer = io.BytesIO()
+    paper.convert("RGB").save(buffer, "JPEG", quality=90)
+    return buffer.getvalue(), starts

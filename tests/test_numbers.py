@@ -13,6 +13,8 @@ from PIL import Image
 
 from conftest import run_cli
 from mnist_edge.fonts import training_fonts
+from mnist_edge.photo_like import ROW_HEIGHT, row_picture
+from mnist_edge.photo_like import digit_ink as ink
 from mnist_edge.runtime import format_line, predict_files, prediction_record, read_digits
 from mnist_edge.runtime.locate import find_strokes
 from mnist_edge.runtime.preprocess import _zoomed, decode_picture
@@ -20,7 +22,7 @@ from mnist_edge.runtime.row import digits_in_row
 
 pytestmark = pytest.mark.runtime
 
-HEIGHT = 80  # digit height in the test pictures, pixels
+HEIGHT = ROW_HEIGHT  # digit height in the test pictures, pixels
 
 
 @pytest.fixture(scope="module")
@@ -32,36 +34,6 @@ def clean_right(sample, predictor):
         if p == y and y != 1:
             out.setdefault(int(y), []).append(i)
     return out
-
-
-def ink(img28: np.ndarray, height: int = HEIGHT) -> np.ndarray:
-    """The digit's ink (float 0…1) cropped and scaled to ``height`` pixels tall."""
-    ys, xs = np.nonzero(img28 > 30)
-    crop = img28[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    width = max(2, round(crop.shape[1] * height / crop.shape[0]))
-    return np.asarray(Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC), np.float32) / 255
-
-
-def row_picture(
-    digits: list[np.ndarray], gaps: list[float], angle: float = 0.0, inks: list[np.ndarray] | None = None
-) -> tuple[bytes, list[int]]:
-    """A JPEG of the digits written in a row on light paper (``gaps`` in digit heights, negative: overlap),
-    and the x where each digit starts (``inks``: the digits' ink as drawn, instead of ``ink(digit)``)."""
-    inks = inks or [ink(d) for d in digits]
-    width = sum(a.shape[1] for a in inks) + sum(round(g * HEIGHT) for g in gaps)
-    canvas = np.zeros((HEIGHT * 3, width + 2 * HEIGHT), np.float32)
-    x, starts = HEIGHT, []
-    for i, a in enumerate(inks):
-        starts.append(x)
-        region = canvas[HEIGHT : 2 * HEIGHT, x : x + a.shape[1]]
-        np.maximum(region, a, out=region)
-        x += a.shape[1] + (round(gaps[i] * HEIGHT) if i < len(gaps) else 0)
-    paper = Image.fromarray((235 - canvas * 210).astype(np.uint8))
-    if angle:
-        paper = paper.rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=235)
-    buffer = io.BytesIO()
-    paper.convert("RGB").save(buffer, "JPEG", quality=90)
-    return buffer.getvalue(), starts
 
 
 @pytest.fixture(scope="module")
