@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial, reduce
@@ -381,7 +382,7 @@ def _alternatives(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark
 def _lattices(picture: Picture, digits: list[Strokes], ink: np.ndarray, dark: bool) -> tuple[Lattice, ...]:
     """The runs of touching pieces (``segment.touching_runs``) cut everywhere they may be cut
     (``segment.cut_everywhere``), each stretch cropped and normalised as a digit."""
-    height = float(np.median([d.box[3] - d.box[1] for d in digits]))
+    height = float(statistics.median(d.box[3] - d.box[1] for d in digits))
     out = []
     for start, stop in touching_runs(digits):
         cuts, spans, pieces = cut_everywhere(reduce(joined, digits[start:stop]), ink, height)

@@ -525,8 +525,8 @@ def _cut_touching(mask: np.ndarray, core: np.ndarray, a: int, b: int, height: fl
     lo, hi = max(a + 1, middle - reach), min(b - 1, middle + reach + 1)
     if hi <= lo:
         return [(a, b)]
-    window, cores = mask[:, lo:hi], core[:, lo:hi].astype(np.int8)
-    strokes = np.count_nonzero(np.diff(cores, axis=0) == 1, axis=0) + cores[0]
+    window = mask[:, lo:hi]
+    strokes = strokes_crossed(core[:, lo:hi])
     offset = np.abs(np.arange(lo, hi) - middle) / max(reach, 1)
     cost = np.where(strokes == 1, window.sum(axis=0) / max(height, 1.0) + 0.2 * offset, np.inf)
     if not np.isfinite(cost).any():
@@ -582,6 +582,13 @@ def cut_paths(mask: np.ndarray, windows: list[tuple[int, int, int, int]]) -> lis
     return list((at + offsets[None, :]).T)
 
 
+def strokes_crossed(ink_along: np.ndarray) -> np.ndarray:
+    """How many strokes a line from top to bottom crosses, from the ink (0/1) along it (axis 0): its
+    runs of ink. Per column for a 2-D array, one count for a path's ink."""
+    along = ink_along.astype(np.int8)
+    return np.count_nonzero(np.diff(along, axis=0) == 1, axis=0) + along[0]
+
+
 def _straight(part: np.ndarray) -> bool:
     """Whether the ink of ``part`` is one straight stroke (a "1"): its tightest rotated box is thin."""
     points = cv2.findNonZero(part)
@@ -598,8 +605,6 @@ def _piece(mask: np.ndarray, a: int, b: int, x0: int, y0: int) -> tuple[Strokes,
     """(the strokes of columns [a, b) of the group's mask, their height, their ink)."""
     part = np.zeros_like(mask)
     part[:, a:b] = mask[:, a:b]
-    if not part.any():
-        return Strokes((x0 + a, y0, x0 + b, y0 + 1), (), 0.0), 0, 0.0
     return _piece_of(part, x0, y0)
 
 
