@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -532,6 +533,27 @@ def test_two_digits_written_deep_into_each_other_alone_are_read_by_trying_every_
     only piece: no single cut in two reads them, trying every cut does (``segment``,
     ``predictor.third_look``, both digits read at least ``LONE_PAIR_SURE``). 38 were read before, 60 now."""
     assert pairs_read(sample, clean_right, predictor, -0.1) >= 55
+
+
+def test_a_cut_reading_that_is_no_number_leaves_the_first_reading(sample, clean_right, predictor, monkeypatch):
+    """A number read doubtfully, tried at every cut, where the cut reading is judged no number (its
+    confidence None): the first reading stands (this comparison raised TypeError once)."""
+    from mnist_edge.runtime import predictor as predictor_module
+    from mnist_edge.runtime.preprocess import Digits, Reading, mnist_tensor
+    from mnist_edge.runtime.segment import Lattice
+
+    indices, _ = pick(clean_right, "23")
+    readings = tuple(
+        Reading(mnist_tensor(sample.x_test[i]), (30 * k, 0, 30 * k + 28, 28)) for k, i in enumerate(indices)
+    )
+    found = Digits(readings, lattices=lambda: (Lattice(0, 2, 3, ((0, 1), (1, 2)), readings),))
+    doubtful = predictor_module.to_number_prediction(
+        predictor.probabilities(np.stack([r.tensor for r in readings])), found
+    )
+    doubtful = dataclasses.replace(doubtful, confidence=0.5)
+    rejected = predictor_module.Prediction(None, None, None, (0, 0, 58, 28), None, "", "not a digit", ())
+    monkeypatch.setattr(predictor_module, "to_number_prediction", lambda *a, **k: rejected)
+    assert predictor_module.third_look(predictor, found, doubtful) is doubtful
 
 
 def test_marks_alone_wider_than_tall_stay_no_digit(predictor):

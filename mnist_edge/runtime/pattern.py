@@ -60,17 +60,26 @@ def part_of_a_pattern(ink: np.ndarray, groups: list[Strokes], digits: list[Strok
     x0, y0 = min(d.box[0] for d in digits), min(d.box[1] for d in digits)
     x1, y1 = max(d.box[2] for d in digits), max(d.box[3] for d in digits)
     level = ink_threshold(int(ink[y0:y1, x0:x1].max()))
-    strokes = (ink > level).view(np.uint8)
-    digit_area = np.zeros(ink.shape, np.uint8)
-    cv2.drawContours(digit_area, contours, -1, 1, thickness=-1)
-    digit_ink = cv2.countNonZero(strokes[y0:y1, x0:x1] & digit_area[y0:y1, x0:x1])
+    digit_area = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.drawContours(digit_area, contours, -1, 1, thickness=-1, offset=(-x0, -y0))
+    digit_ink = cv2.countNonZero((ink[y0:y1, x0:x1] > level).view(np.uint8) & digit_area)
     # the others' outlines bound their ink from above: when even that is too little, nothing to measure
     if sum(cv2.contourArea(c) + cv2.arcLength(c, True) + 1 for c in others) <= digit_ink * (1 / PATTERN_SHARE - 1):
         return False
-    other_area = np.zeros(ink.shape, np.uint8)
-    cv2.drawContours(other_area, others, -1, 1, thickness=-1)
-    other_ink = strokes & other_area & (digit_area ^ 1)
-    solid = _solid(other_ink, _stroke_width(digit_ink, contours))
+    width = _stroke_width(digit_ink, contours)
+    # the rest is measured in the others' box grown by the opening's reach (``_solid``): outside it there
+    # is no other ink, and inside it the opening sees every pixel it would see in the whole picture
+    reach = _solid_side(width) // 2
+    boxes = np.array([cv2.boundingRect(c) for c in others])
+    h, w = ink.shape
+    ox0, oy0 = max(0, int(boxes[:, 0].min()) - reach), max(0, int(boxes[:, 1].min()) - reach)
+    ox1 = min(w, int((boxes[:, 0] + boxes[:, 2]).max()) + reach)
+    oy1 = min(h, int((boxes[:, 1] + boxes[:, 3]).max()) + reach)
+    area = np.zeros((oy1 - oy0, ox1 - ox0), np.uint8)
+    cv2.drawContours(area, others, -1, 1, thickness=-1, offset=(-ox0, -oy0))
+    cv2.drawContours(area, contours, -1, 0, thickness=-1, offset=(-ox0, -oy0))  # the digits' own ink is theirs
+    other_ink = (ink[oy0:oy1, ox0:ox1] > level).view(np.uint8) & area
+    solid = _solid(other_ink, width)
     other_stroke_ink = cv2.countNonZero(other_ink) - cv2.countNonZero(other_ink & solid)
     return digit_ink < PATTERN_SHARE * (digit_ink + other_stroke_ink)
 
@@ -82,8 +91,13 @@ def _stroke_width(area: float, contours) -> float:
 
 def _solid(mask: np.ndarray, width: float) -> np.ndarray:
     """What of ``mask`` survives an opening SOLID_WIDTHS stroke ``width``s wide: solid regions, not strokes."""
-    side = max(3, round(SOLID_WIDTHS * width) | 1)
+    side = _solid_side(width)
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+
+
+def _solid_side(width: float) -> int:
+    """The side (odd, pixels) of ``_solid``'s opening for strokes ``width`` wide."""
+    return max(3, round(SOLID_WIDTHS * width) | 1)
 
 
 def repeated_marks(labels: list[int]) -> bool:

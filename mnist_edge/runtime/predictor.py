@@ -303,9 +303,10 @@ def third_look(predictor: Predictor, found: Digits, prediction: Prediction) -> P
         return prediction
     again = Digits(tuple(readings))
     read_again = to_number_prediction(predictor.probabilities(_stack(again)), again, predictor.trust)
+    if not read_again.digits:  # the cut reading is no number either (its confidence is None)
+        return prediction
     surer = not prediction.digits or read_again.confidence > prediction.confidence
-    sure = LONE_PAIR_SURE if lone else SEGMENTS_SURE
-    if read_again.digits and read_again.confidence >= sure and surer:
+    if read_again.confidence >= (LONE_PAIR_SURE if lone else SEGMENTS_SURE) and surer:
         return read_again
     return prediction
 
