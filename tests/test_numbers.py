@@ -190,6 +190,17 @@ def test_a_pale_digit_at_the_end_of_a_row_is_read(sample, clean_right, predictor
     assert predictor.predict(data).digits == number
 
 
+def test_pale_digits_beside_a_lone_dark_digit_are_read(sample, clean_right, predictor):
+    """Where the picture's threshold finds one dark digit of a number alone (its neighbours in a paler pen,
+    or two dark digits too far apart with pale ones between them), the paler digits are looked for
+    beside it as beside a row of several."""
+    for labels, pale in (("7305", [1, 2]), ("4082", [1, 2]), ("53", [1])):
+        indices, number = pick(clean_right, labels)
+        inks = [ink(sample.x_test[i]) * (0.3 if k in pale else 1.0) for k, i in enumerate(indices)]
+        data, _ = row_picture([], [0.4] * (len(labels) - 1), inks=inks)
+        assert predictor.predict(data).digits == number, labels
+
+
 def test_a_wide_zero_in_a_row_stays_one_digit(sample, clean_right, predictor):
     """Every column near the middle of a wide 0 crosses two strokes: it is not two touching digits."""
     indices, number = pick(clean_right, "703")

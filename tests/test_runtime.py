@@ -140,15 +140,17 @@ def test_predict_falls_back_to_the_shipped_model(tmp_path):
 
 
 def test_shipped_model_on_the_full_test_set_and_on_photos(mnist):
-    """Evaluated here, independently of the accuracy its card claims."""
+    """Evaluated here, independently of the accuracy its card claims. The card tells the truth to the
+    digit in fp32; the shipped int8 model (8-bit weights, ``export.quantize``) may differ by a couple of
+    test digits on a CPU without VNNI, where onnxruntime's int8 kernel saturates (one digit here)."""
     from mnist_edge.runtime import shipped_model_path
     from mnist_edge.training.data import to_model_input
 
-    for quantized, floor in ((False, 0.99), (True, 0.99)):
+    for quantized, floor, digits_apart in ((False, 0.99, 0), (True, 0.99, 3)):
         predictor = Predictor(shipped_model_path(quantized))
-        accuracy = np.mean(predictor.probabilities(to_model_input(mnist.x_test)).argmax(axis=1) == mnist.y_test)
-        assert accuracy >= floor
-        assert abs(accuracy - predictor.card["test_accuracy"]) < 1e-9  # and the card tells the truth
+        right = int(np.sum(predictor.probabilities(to_model_input(mnist.x_test)).argmax(axis=1) == mnist.y_test))
+        assert right >= floor * len(mnist.y_test)
+        assert abs(right - round(predictor.card["test_accuracy"] * len(mnist.y_test))) <= digits_apart
     picks = range(3, 10000, 40)
     photos = [photo_of_digit(mnist.x_test[i], size=200 + i % 200) for i in picks]
     results = Predictor().predict_batch(photos)

@@ -60,7 +60,7 @@ ONE_HEIGHT = 0.8  # a piece this tall may be narrower than PART_WIDTH (a "1")
 STRAIGHT = 0.3  # a stroke whose tightest rotated box is this much narrower than long is straight (a "1")
 LEAN_SHARE = 0.5  # strokes sharing this fraction of the narrower's columns are one digit's
 VALLEY_REACH = 0.3  # a touching pair is cut within this fraction of the piece's width from its middle
-FAINT_PEAK = 0.25  # a number is searched for paler digits at its ends, whose darkest ink is at least this fraction of the row's (and MIN_PEAK_INK),
+FAINT_PEAK = 0.25  # a row is searched for paler digits at its ends (a lone digit's too), whose darkest ink is at least this fraction of the row's (and MIN_PEAK_INK),
 FAINT_LEVEL = 0.25  # …thresholded at this fraction of that darkest ink (as locate does for the picture),
 FAINT_JOIN = 0.15  # …fragments this many digit heights apart joined,
 FAINT_SHARE = 0.5  # …pieces one above the other sharing this fraction of the narrower's columns,
@@ -204,7 +204,7 @@ def _grow(groups: list[Strokes], ink: np.ndarray) -> list[Strokes]:
                 continue
             if best_gap is None or gap < best_gap:
                 best, best_gap = (g, digit), gap
-        if best is None and number:
+        if best is None:  # beside a lone dark digit too: a number's other digits in a paler pen
             faint = _faint_neighbour(row, ink, digit_h, slope, intercept)
             best = (faint, faint) if faint is not None else None
         if best is None:
@@ -271,8 +271,8 @@ def _off_the_line(g: Strokes, ink: np.ndarray, digit_h: int, slope: float, inter
 def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: float, intercept: float):
     """The nearest digit beside the row that is too faint for the picture's ink threshold, or None.
 
-    A thin pen's strokes are paler than a marker's: beside a row of dark digits they fall below a
-    threshold set by the darkest ink and break into specks. Next to either end of the row, the ink
+    A thin pen's strokes are paler than a marker's: beside a row of dark digits, or one dark digit,
+    they fall below a threshold set by the darkest ink and break into specks. Next to either end of the row, the ink
     is thresholded again relative to the darkest ink there (``_faint_in``), and a piece that looks
     like a digit of the row, not too far from it, is taken with its own strokes.
     """
