@@ -205,7 +205,9 @@ def test_the_page_applies_the_cards_calibration_and_not_a_digit_rule_as_predict_
     Image.fromarray(load_path(sample_dir).x_test[18]).save(digit)  # an MNIST digit: the same 28×28 both ways
     answer, expected = harness.upload(page, digit), predictor.predict(digit)
     assert answer["label"] == expected.label
-    np.testing.assert_allclose(answer["probabilities"], expected.probabilities, atol=1e-5)  # calibrated (T ≠ 1)
+    # calibrated (T ≠ 1); 1e-4: on an x86 CPU without VNNI onnxruntime's native int8 kernel saturates with the
+    # shipped model's 8-bit weights (export.quantize) and WebAssembly's does not: 3e-5 apart on an AMD EPYC here
+    np.testing.assert_allclose(answer["probabilities"], expected.probabilities, atol=1e-4)
     grid = tmp_path / "grid.png"  # four closed loops: more than any digit has
     picture = Image.new("L", (200, 200), 255)
     draw = ImageDraw.Draw(picture)
