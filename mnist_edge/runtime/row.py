@@ -272,9 +272,9 @@ def _faint_neighbour(row: list[Strokes], ink: np.ndarray, digit_h: int, slope: f
     """The nearest digit beside the row that is too faint for the picture's ink threshold, or None.
 
     A thin pen's strokes are paler than a marker's: beside a row of dark digits, or one dark digit,
-    they fall below a threshold set by the darkest ink and break into specks. Next to either end of the row, the ink
-    is thresholded again relative to the darkest ink there (``_faint_in``), and a piece that looks
-    like a digit of the row, not too far from it, is taken with its own strokes.
+    they fall below a threshold set by the darkest ink and break into specks. Next to either end of
+    the row, the ink is thresholded again relative to the darkest ink there (``_faint_in``), and a
+    piece that looks like a digit of the row, not too far from it, is taken with its own strokes.
     """
     left, right = min(g.box[0] for g in row), max(g.box[2] for g in row)
     reach = int((ROW_GAP + FAINT_WIDTH) * digit_h)
