@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 from conftest import encoded, run_cli
 from mnist_edge.runtime import ImageError, preprocess, read_digit
@@ -262,8 +262,6 @@ SEVEN_SEGMENTS = ("abcdef", "bc", "abdeg", "abcdg", "bcfg", "acdfg", "acdefg", "
 
 def seven_segment_digit(digit: int, w: int, h: int, thick: int, gap: int, slant: float) -> np.ndarray:
     """A seven-segment display's digit: straight bars with gaps at the joints, slanted, on light paper."""
-    from PIL import ImageDraw, ImageFilter
-
     ends = {"a": (0, 0, w, 0), "g": (0, h / 2, w, h / 2), "d": (0, h, w, h), "f": (0, 0, 0, h / 2),
             "b": (w, 0, w, h / 2), "e": (0, h / 2, 0, h), "c": (w, h / 2, w, h)}  # fmt: skip
     picture = Image.new("L", (320, 240), 235)
