@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw, ImageFilter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mnist_edge import photo_like  # noqa: E402
 from mnist_edge.runtime import Predictor  # noqa: E402
 from mnist_edge.training.data import load_mnist  # noqa: E402
 
@@ -95,30 +96,13 @@ def transparent(digit: np.ndarray) -> bytes:
     return encoded(np.dstack([np.full_like(alpha, 255)] * 3 + [alpha]))
 
 
-SEGMENTS = ("abcdef", "bc", "abdeg", "abcdg", "bcfg", "acdfg", "acdefg", "abc", "abcdefg", "abcdfg")  # 0…9
-
-
 def seven_segment(digit: int, rng: np.random.Generator) -> bytes:
     """A digit of a seven-segment display (a meter, a clock): bars with gaps at the joints, some slant,
-    dark on light paper or on an LCD's grey, slightly blurred."""
+    dark on light paper or on an LCD's grey, slightly blurred (``photo_like.seven_segment``)."""
     w, h = int(rng.integers(40, 80)), int(rng.integers(80, 140))
     thick, gap, slant = int(rng.integers(6, 16)), int(rng.integers(1, 5)), float(rng.uniform(0, 0.2))
-    ends = {"a": (0, 0, w, 0), "g": (0, h / 2, w, h / 2), "d": (0, h, w, h), "f": (0, 0, 0, h / 2),
-            "b": (w, 0, w, h / 2), "e": (0, h / 2, 0, h), "c": (w, h / 2, w, h)}  # fmt: skip
-    lcd = rng.random() < 0.5
-    paper, ink = (205, 60) if lcd else (235, 30)
-    picture = Image.new("L", (320, 240), paper)
-    draw = ImageDraw.Draw(picture)
-    ox, oy = 160 - w / 2, 120 - h / 2
-    for segment in SEGMENTS[digit]:
-        x0, y0, x1, y1 = ends[segment]
-        inset = gap + thick / 2
-        if x0 == x1:
-            y0, y1 = y0 + inset, y1 - inset
-        else:
-            x0, x1 = x0 + inset, x1 - inset
-        draw.line([(ox + x0 + slant * (h - y0), oy + y0), (ox + x1 + slant * (h - y1), oy + y1)], fill=ink, width=thick)
-    return encoded(picture.filter(ImageFilter.GaussianBlur(0.8)))
+    paper, ink = (205, 60) if rng.random() < 0.5 else (235, 30)  # an LCD's grey, or paper
+    return encoded(photo_like.seven_segment(digit, w, h, thick, gap, slant, paper, ink))
 
 
 def cropped(digit: np.ndarray, side: int | None = None, margin: float = 0.0, zoom: int = 8) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 An MNIST digit is drawn as dark ink on light gray paper, scaled up and placed off-centre in a
 larger RGB picture: what a phone photo of a handwritten digit roughly looks like after cropping.
-``row_picture`` writes several in a row, apart, touching or written into each other.
+``row_picture`` writes several in a row, apart, touching or written into each other;
+``seven_segment`` draws a digit as a meter's or a clock's display does.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 ROW_HEIGHT = 80  # digit height in ``row_picture``, pixels
+SEVEN_SEGMENTS = ("abcdef", "bc", "abdeg", "abcdg", "bcfg", "acdfg", "acdefg", "abc", "abcdefg", "abcdfg")  # 0…9
 
 
 def photo_of_digit(
@@ -60,3 +62,24 @@ def row_picture(
     buffer = io.BytesIO()
     paper.convert("RGB").save(buffer, "JPEG", quality=90)
     return buffer.getvalue(), starts
+
+
+def seven_segment(
+    digit: int, w: int, h: int, thick: int, gap: int, slant: float, paper: int = 235, ink: int = 30
+) -> Image.Image:
+    """A seven-segment display's digit, ``w``×``h`` in the middle of a 320×240 gray picture: bars ``thick``
+    wide with ``gap`` pixels at the joints, leaning by ``slant`` (of the height), slightly blurred."""
+    ends = {"a": (0, 0, w, 0), "g": (0, h / 2, w, h / 2), "d": (0, h, w, h), "f": (0, 0, 0, h / 2),
+            "b": (w, 0, w, h / 2), "e": (0, h / 2, 0, h), "c": (w, h / 2, w, h)}  # fmt: skip
+    picture = Image.new("L", (320, 240), paper)
+    draw = ImageDraw.Draw(picture)
+    ox, oy = 160 - w / 2, 120 - h / 2
+    for segment in SEVEN_SEGMENTS[digit]:
+        x0, y0, x1, y1 = ends[segment]
+        inset = gap + thick / 2
+        if x0 == x1:
+            y0, y1 = y0 + inset, y1 - inset
+        else:
+            x0, x1 = x0 + inset, x1 - inset
+        draw.line([(ox + x0 + slant * (h - y0), oy + y0), (ox + x1 + slant * (h - y1), oy + y1)], fill=ink, width=thick)
+    return picture.filter(ImageFilter.GaussianBlur(0.8))

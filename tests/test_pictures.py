@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
 from conftest import encoded, run_cli
+from mnist_edge.photo_like import seven_segment
 from mnist_edge.runtime import ImageError, preprocess, read_digit
 from mnist_edge.runtime.decode import MAX_DECODED_BYTES, WORK_MIN_SHORT, decode
 
@@ -257,33 +258,15 @@ def test_a_damaged_gray_png_is_one_line_and_nothing_on_stderr(tmp_path, sample):
     assert result.stderr == ""
 
 
-SEVEN_SEGMENTS = ("abcdef", "bc", "abdeg", "abcdg", "bcfg", "acdfg", "acdefg", "abc", "abcdefg", "abcdfg")  # 0…9
-
-
-def seven_segment_digit(digit: int, w: int, h: int, thick: int, gap: int, slant: float) -> np.ndarray:
-    """A seven-segment display's digit: straight bars with gaps at the joints, slanted, on light paper."""
-    ends = {"a": (0, 0, w, 0), "g": (0, h / 2, w, h / 2), "d": (0, h, w, h), "f": (0, 0, 0, h / 2),
-            "b": (w, 0, w, h / 2), "e": (0, h / 2, 0, h), "c": (w, h / 2, w, h)}  # fmt: skip
-    picture = Image.new("L", (320, 240), 235)
-    draw = ImageDraw.Draw(picture)
-    ox, oy, inset = 160 - w / 2, 120 - h / 2, gap + thick / 2
-    for segment in SEVEN_SEGMENTS[digit]:
-        x0, y0, x1, y1 = ends[segment]
-        if x0 == x1:
-            y0, y1 = y0 + inset, y1 - inset
-        else:
-            x0, x1 = x0 + inset, x1 - inset
-        draw.line([(ox + x0 + slant * (h - y0), oy + y0), (ox + x1 + slant * (h - y1), oy + y1)], fill=30, width=thick)
-    return np.asarray(picture.filter(ImageFilter.GaussianBlur(0.8)))
-
-
 def test_seven_segment_digits_have_the_gaps_at_their_joints_closed(predictor, monkeypatch):
     """A digit of three or more straight bars (a meter's display) is read with its gaps closed: 23 of
     these 30 right, 12 with the gaps left open (``preprocess.SEGMENT_JOIN``)."""
     styles = ((50, 100, 10, 3, 0.1), (60, 120, 12, 2, 0.0), (45, 90, 8, 3, 0.15))
 
     def right() -> int:
-        return sum(predictor.predict(seven_segment_digit(d, *s)).digits == str(d) for s in styles for d in range(10))
+        return sum(
+            predictor.predict(np.asarray(seven_segment(d, *s))).digits == str(d) for s in styles for d in range(10)
+        )
 
     closed = right()
     monkeypatch.setattr(importlib.import_module("mnist_edge.runtime.preprocess"), "SEGMENT_BARS", 99)
